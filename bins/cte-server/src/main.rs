@@ -1,0 +1,3 @@
+//! cte-server
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! cte-worker
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! cte-store-sqlite
