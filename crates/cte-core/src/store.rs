@@ -1,0 +1,106 @@
+//! The storage port: everything the engine and the API need from a database, in core types only,
+//! so that another backend can implement it without touching the crates above.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::auth::{AccessGrant, ApiToken};
+use crate::config::{Configuration, CteSettings};
+use crate::error::StoreResult;
+use crate::filter::Filter;
+use crate::indicator::Indicator;
+use crate::query::{ListQuery, Locator};
+use crate::reconcile::{Observation, ReportKind, SourcePolicy};
+use crate::tag::Tag;
+
+/// A batch of reports to reconcile into the store in one transaction.
+#[derive(Debug, Clone)]
+pub struct IngestBatch<'a> {
+    /// Reports; values already normalised, tags already known to exist.
+    pub observations: &'a [Observation],
+    /// Policy of each reporting source, by configuration name.
+    pub policies: &'a HashMap<String, SourcePolicy>,
+    /// What kind of report this is.
+    pub report: ReportKind,
+    /// The clock value for defaults.
+    pub now: DateTime<Utc>,
+    /// Return the stored indicators (in the order of first appearance of each value).
+    pub return_indicators: bool,
+}
+
+/// Tag counts over a set of indicators, for CE's `appliedOn`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagUsage {
+    /// Indicators in the set.
+    pub total: u64,
+    /// For each tag used in the set, how many indicators of the set carry it (on any source).
+    pub per_tag: HashMap<String, u64>,
+}
+
+/// The storage port. Each method is one transaction. Implementations are synchronous; async
+/// callers run them on a blocking thread.
+pub trait Store: Send + Sync {
+    /// Global CTE settings.
+    fn settings(&self) -> StoreResult<CteSettings>;
+    /// Replaces the global CTE settings.
+    fn update_settings(&self, settings: &CteSettings) -> StoreResult<()>;
+
+    /// Stores a new API token; `Conflict` if the client id exists.
+    fn insert_api_token(&self, token: &ApiToken) -> StoreResult<()>;
+    /// One API token.
+    fn api_token(&self, client_id: &str) -> StoreResult<Option<ApiToken>>;
+    /// All API tokens, oldest first.
+    fn api_tokens(&self) -> StoreResult<Vec<ApiToken>>;
+    /// Deletes a token and every access grant issued to it; false if it did not exist.
+    fn delete_api_token(&self, client_id: &str) -> StoreResult<bool>;
+    /// Records the failed-login counter and lock of a token.
+    fn set_login_failures(
+        &self,
+        client_id: &str,
+        failed_attempts: u32,
+        locked_until: Option<DateTime<Utc>>,
+    ) -> StoreResult<()>;
+    /// Stores an access grant and drops the grants that expired before `now`.
+    fn insert_access_grant(&self, grant: &AccessGrant, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Looks up an access grant by token hash.
+    fn access_grant(&self, token_hash: &str) -> StoreResult<Option<AccessGrant>>;
+
+    /// Stores a new configuration; `Conflict` if the name exists.
+    fn insert_configuration(&self, config: &Configuration) -> StoreResult<()>;
+    /// One configuration.
+    fn configuration(&self, name: &str) -> StoreResult<Option<Configuration>>;
+    /// All configurations, by name.
+    fn configurations(&self) -> StoreResult<Vec<Configuration>>;
+    /// Replaces a configuration (matched by name); `NotFound` if absent.
+    fn update_configuration(&self, config: &Configuration) -> StoreResult<()>;
+    /// Deletes a configuration. Unless `keep_data`, its source records go too, and indicators
+    /// left without any source are deleted. `NotFound` if absent.
+    fn delete_configuration(&self, name: &str, keep_data: bool) -> StoreResult<()>;
+
+    /// Creates a tag; `Conflict` if the name exists.
+    fn insert_tag(&self, tag: &Tag) -> StoreResult<()>;
+    /// All tags, by name.
+    fn tags(&self) -> StoreResult<Vec<Tag>>;
+    /// The names among `names` that are not tags.
+    fn missing_tags(&self, names: &[String]) -> StoreResult<Vec<String>>;
+    /// Deletes a tag and removes it from every indicator; `NotFound` if absent.
+    fn delete_tag(&self, name: &str) -> StoreResult<()>;
+    /// How many indicators matching `filter` carry each tag.
+    fn tag_usage(&self, filter: &Filter) -> StoreResult<TagUsage>;
+
+    /// Reconciles a batch of reports (see [`crate::reconcile::merge`]) all-or-nothing.
+    fn ingest(&self, batch: &IngestBatch<'_>) -> StoreResult<Vec<Indicator>>;
+    /// One indicator by normalised value.
+    fn indicator(&self, value: &str) -> StoreResult<Option<Indicator>>;
+    /// A page of indicators.
+    fn list_indicators(&self, query: &ListQuery) -> StoreResult<Vec<Indicator>>;
+    /// How many indicators match.
+    fn count_indicators(&self, filter: &Filter) -> StoreResult<u64>;
+    /// Sets one source's `retracted` flag; `NotFound` if the value or that source's record is absent.
+    fn set_retracted(&self, value: &str, source: &str, retracted: bool) -> StoreResult<()>;
+    /// Adds and removes tags on the located indicators; returns how many indicators matched.
+    fn edit_tags(&self, locator: &Locator, add: &[String], remove: &[String]) -> StoreResult<u64>;
+    /// Deletes the located indicators; returns how many.
+    fn delete_indicators(&self, locator: &Locator) -> StoreResult<u64>;
+}
