@@ -4,7 +4,6 @@ use crate::filter::Filter;
 
 /// The fields CE lets `GET /api/cte/indicators/` sort by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum SortKey {
     /// `value`
     Value,
@@ -74,7 +73,6 @@ pub struct ListQuery {
 /// Which indicators a bulk edit or delete touches (CE's `IndicatorValueLocator` /
 /// `IndicatorQueryLocator`).
 #[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
 pub enum Locator {
     /// Indicators with these (normalised) values; with `source`, only that source's records are edited.
     Values {

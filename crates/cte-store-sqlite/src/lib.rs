@@ -1,1 +1,15 @@
-//! cte-store-sqlite
+//! SQLite implementation of the storage port ([`cte_core::store::Store`]) with rusqlite.
+//!
+//! One file, WAL journal, migrations embedded from `migrations/NNNN_*.sql` and applied on open under
+//! `PRAGMA user_version`. Writes go through one connection behind a mutex (SQLite allows one writer
+//! at a time anyway); reads take a connection from a small pool so they run beside writes.
+
+mod error;
+mod filter_sql;
+mod indicators;
+mod migrate;
+mod rows;
+mod store;
+
+pub use error::SqliteError;
+pub use store::SqliteStore;

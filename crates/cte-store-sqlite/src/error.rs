@@ -1,0 +1,32 @@
+//! The adapter's own error, and its mapping onto the port's [`StoreError`].
+
+use cte_core::StoreError;
+
+/// What can go wrong inside the SQLite adapter.
+#[derive(Debug, thiserror::Error)]
+pub enum SqliteError {
+    /// A rusqlite call failed.
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
+    /// The database was written by a newer version of this program.
+    #[error("database schema version {found} is newer than this program knows ({latest}); upgrade the program")]
+    SchemaTooNew {
+        /// Version in the file.
+        found: u32,
+        /// Latest version this build knows.
+        latest: u32,
+    },
+    /// A stored value could not be read back.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+impl From<SqliteError> for StoreError {
+    fn from(e: SqliteError) -> StoreError {
+        StoreError::Unavailable(Box::new(e))
+    }
+}
+
+pub(crate) fn sql(e: rusqlite::Error) -> StoreError {
+    StoreError::from(SqliteError::Sql(e))
+}

@@ -1,0 +1,533 @@
+//! Indicator queries: reconciliation writes, loading whole documents, listing, bulk edits.
+
+use std::collections::HashMap;
+
+use cte_core::filter::Filter;
+use cte_core::indicator::{Destination, Indicator, IndicatorKind, Severity, SourceRecord};
+use cte_core::query::{ListQuery, Locator, SortKey};
+use cte_core::reconcile::merge;
+use cte_core::store::{IngestBatch, TagUsage};
+use cte_core::{StoreError, StoreResult};
+use rusqlite::types::Value;
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use crate::error::{sql, SqliteError};
+use crate::filter_sql;
+use crate::rows::{ms, opt_ms, opt_time, time};
+
+fn corrupt(msg: String) -> StoreError {
+    StoreError::from(SqliteError::Corrupt(msg))
+}
+
+/// Loads the whole document of the indicator with row id `id`.
+fn load_by_id(tx: &Transaction<'_>, id: i64) -> StoreResult<Option<Indicator>> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT value, type, test, safe, active, expires_at, internal_hits, external_hits, shared_with
+             FROM indicators WHERE id = ?1",
+        )
+        .map_err(sql)?;
+    let head = stmt
+        .query_row([id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, bool>(2)?,
+                r.get::<_, bool>(3)?,
+                r.get::<_, bool>(4)?,
+                r.get::<_, Option<i64>>(5)?,
+                r.get::<_, i64>(6)?,
+                r.get::<_, i64>(7)?,
+                r.get::<_, String>(8)?,
+            ))
+        })
+        .optional()
+        .map_err(sql)?;
+    let Some((value, kind, test, safe, active, expires, ih, eh, shared)) = head else {
+        return Ok(None);
+    };
+    let kind: IndicatorKind = kind.parse().map_err(corrupt)?;
+    let shared_with: Vec<String> =
+        serde_json::from_str(&shared).map_err(|e| corrupt(format!("shared_with: {e}")))?;
+    Ok(Some(Indicator {
+        value,
+        kind,
+        test,
+        safe,
+        active,
+        expires_at: opt_time(expires),
+        internal_hits: ih as u64,
+        external_hits: eh as u64,
+        shared_with,
+        sources: load_sources(tx, id)?,
+    }))
+}
+
+fn load_sources(tx: &Transaction<'_>, id: i64) -> StoreResult<Vec<SourceRecord>> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT source, first_seen, last_seen, reputation, severity, comments, extended_information,
+                    internal_hits, external_hits, retracted
+             FROM indicator_sources WHERE indicator_id = ?1 ORDER BY seq",
+        )
+        .map_err(sql)?;
+    let mut sources = stmt
+        .query_map([id], |r| {
+            let severity: u8 = r.get(4)?;
+            Ok(SourceRecord {
+                source: r.get(0)?,
+                first_seen: time(r.get(1)?),
+                last_seen: time(r.get(2)?),
+                reputation: r.get(3)?,
+                severity: Severity::from_rank(severity).unwrap_or_default(),
+                tags: Vec::new(),
+                comments: r.get(5)?,
+                extended_information: r.get(6)?,
+                internal_hits: r.get::<_, i64>(7)? as u64,
+                external_hits: r.get::<_, i64>(8)? as u64,
+                destinations: Vec::new(),
+                retracted: r.get(9)?,
+            })
+        })
+        .map_err(sql)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(sql)?;
+
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT source, tag FROM source_tags WHERE indicator_id = ?1 ORDER BY source, seq",
+        )
+        .map_err(sql)?;
+    let mut rows = stmt.query([id]).map_err(sql)?;
+    while let Some(r) = rows.next().map_err(sql)? {
+        let source: String = r.get(0).map_err(sql)?;
+        if let Some(s) = sources.iter_mut().find(|s| s.source == source) {
+            s.tags.push(r.get(1).map_err(sql)?);
+        }
+    }
+
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT source, destination, status, reason FROM source_destinations
+             WHERE indicator_id = ?1 ORDER BY source, destination",
+        )
+        .map_err(sql)?;
+    let mut rows = stmt.query([id]).map_err(sql)?;
+    while let Some(r) = rows.next().map_err(sql)? {
+        let source: String = r.get(0).map_err(sql)?;
+        let status: String = r.get(2).map_err(sql)?;
+        if let Some(s) = sources.iter_mut().find(|s| s.source == source) {
+            s.destinations.push(Destination {
+                name: r.get(1).map_err(sql)?,
+                status: status.parse().map_err(corrupt)?,
+                reason: r.get(3).map_err(sql)?,
+            });
+        }
+    }
+    Ok(sources)
+}
+
+fn id_of(tx: &Transaction<'_>, value: &str) -> StoreResult<Option<i64>> {
+    let mut stmt = tx
+        .prepare_cached("SELECT id FROM indicators WHERE value = ?1")
+        .map_err(sql)?;
+    stmt.query_row([value], |r| r.get(0))
+        .optional()
+        .map_err(sql)
+}
+
+pub(crate) fn load_by_value(tx: &Transaction<'_>, value: &str) -> StoreResult<Option<Indicator>> {
+    match id_of(tx, value)? {
+        Some(id) => load_by_id(tx, id),
+        None => Ok(None),
+    }
+}
+
+/// Reconciles each observation with what is stored and writes the result back.
+pub(crate) fn ingest(tx: &Transaction<'_>, batch: &IngestBatch<'_>) -> StoreResult<Vec<Indicator>> {
+    let settings = {
+        let v: Option<String> = tx
+            .query_row("SELECT value FROM settings WHERE key = 'cte'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(sql)?;
+        match v {
+            Some(t) => serde_json::from_str(&t).map_err(|e| corrupt(format!("settings: {e}")))?,
+            None => cte_core::config::CteSettings::default(),
+        }
+    };
+    let mut out: Vec<Indicator> = Vec::new();
+    let mut position: HashMap<String, usize> = HashMap::new();
+    for obs in batch.observations {
+        let policy = batch.policies.get(&obs.source).ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "Configuration with name='{}' does not exist.",
+                obs.source
+            ))
+        })?;
+        let id = id_of(tx, &obs.value)?;
+        let existing = match id {
+            Some(id) => load_by_id(tx, id)?,
+            None => None,
+        };
+        if let Some(old) = &existing {
+            if old.kind != obs.kind {
+                return Err(StoreError::Invalid(format!(
+                    "Indicator '{}' is stored as type '{}'; it cannot also be '{}'.",
+                    obs.value, old.kind, obs.kind
+                )));
+            }
+        }
+        let merged = merge(
+            existing,
+            obs,
+            policy,
+            settings.criteria,
+            batch.report,
+            batch.now,
+        );
+        let id = write_head(tx, id, &merged)?;
+        let seq = merged
+            .sources
+            .iter()
+            .position(|s| s.source == obs.source)
+            .expect("merge keeps the reporting source");
+        write_source(tx, id, seq, &merged.sources[seq])?;
+        if batch.return_indicators {
+            match position.get(&merged.value) {
+                Some(&i) => out[i] = merged,
+                None => {
+                    position.insert(merged.value.clone(), out.len());
+                    out.push(merged);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn write_head(tx: &Transaction<'_>, id: Option<i64>, ind: &Indicator) -> StoreResult<i64> {
+    let shared = serde_json::to_string(&ind.shared_with).expect("strings serialize");
+    match id {
+        Some(id) => {
+            let mut stmt = tx
+                .prepare_cached(
+                    "UPDATE indicators SET test = ?2, safe = ?3, active = ?4, expires_at = ?5,
+                     internal_hits = ?6, external_hits = ?7, shared_with = ?8 WHERE id = ?1",
+                )
+                .map_err(sql)?;
+            stmt.execute(params![
+                id,
+                ind.test,
+                ind.safe,
+                ind.active,
+                opt_ms(ind.expires_at),
+                ind.internal_hits as i64,
+                ind.external_hits as i64,
+                shared
+            ])
+            .map_err(sql)?;
+            Ok(id)
+        }
+        None => {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO indicators (value, type, test, safe, active, expires_at, internal_hits, external_hits, shared_with)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .map_err(sql)?;
+            stmt.execute(params![
+                ind.value,
+                ind.kind.as_str(),
+                ind.test,
+                ind.safe,
+                ind.active,
+                opt_ms(ind.expires_at),
+                ind.internal_hits as i64,
+                ind.external_hits as i64,
+                shared
+            ])
+            .map_err(sql)?;
+            Ok(tx.last_insert_rowid())
+        }
+    }
+}
+
+fn write_source(tx: &Transaction<'_>, id: i64, seq: usize, s: &SourceRecord) -> StoreResult<()> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO indicator_sources (indicator_id, source, seq, first_seen, last_seen, reputation, severity,
+                comments, extended_information, internal_hits, external_hits, retracted)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT(indicator_id, source) DO UPDATE SET
+                first_seen = excluded.first_seen, last_seen = excluded.last_seen,
+                reputation = excluded.reputation, severity = excluded.severity,
+                comments = excluded.comments, extended_information = excluded.extended_information,
+                internal_hits = excluded.internal_hits, external_hits = excluded.external_hits,
+                retracted = excluded.retracted",
+        )
+        .map_err(sql)?;
+    stmt.execute(params![
+        id,
+        s.source,
+        seq as i64,
+        ms(s.first_seen),
+        ms(s.last_seen),
+        s.reputation,
+        s.severity.rank(),
+        s.comments,
+        s.extended_information,
+        s.internal_hits as i64,
+        s.external_hits as i64,
+        s.retracted
+    ])
+    .map_err(sql)?;
+    let mut del = tx
+        .prepare_cached("DELETE FROM source_tags WHERE indicator_id = ?1 AND source = ?2")
+        .map_err(sql)?;
+    del.execute(params![id, s.source]).map_err(sql)?;
+    let mut ins = tx
+        .prepare_cached(
+            "INSERT INTO source_tags (indicator_id, source, tag, seq) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .map_err(sql)?;
+    for (i, tag) in s.tags.iter().enumerate() {
+        ins.execute(params![id, s.source, tag, i as i64])
+            .map_err(|e| match &e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
+                {
+                    StoreError::Invalid(format!("Tag '{tag}' does not exist."))
+                }
+                _ => sql(e),
+            })?;
+    }
+    Ok(())
+}
+
+fn sort_sql(key: SortKey, ascending: bool) -> String {
+    // Like MongoDB, an ascending sort on an array field uses each document's smallest element and a
+    // descending sort its largest.
+    let agg = if ascending { "MIN" } else { "MAX" };
+    let per_source = |col: &str| {
+        format!("(SELECT {agg}(s.{col}) FROM indicator_sources s WHERE s.indicator_id = i.id)")
+    };
+    let expr = match key {
+        SortKey::Value => "i.value".to_string(),
+        SortKey::Type => "i.type".to_string(),
+        SortKey::Test => "i.test".to_string(),
+        SortKey::Active => "i.active".to_string(),
+        SortKey::InternalHits => "i.internal_hits".to_string(),
+        SortKey::ExternalHits => "i.external_hits".to_string(),
+        SortKey::ExpiresAt => "i.expires_at".to_string(),
+        SortKey::Source => per_source("source"),
+        SortKey::Comments => per_source("comments"),
+        SortKey::Reputation => per_source("reputation"),
+        SortKey::FirstSeen => per_source("first_seen"),
+        SortKey::Severity => per_source("severity"),
+        SortKey::LastSeen => per_source("last_seen"),
+    };
+    let dir = if ascending { "ASC" } else { "DESC" };
+    format!("{expr} {dir}, i.id {dir}")
+}
+
+pub(crate) fn list(tx: &Transaction<'_>, q: &ListQuery) -> StoreResult<Vec<Indicator>> {
+    let mut params: Vec<Value> = Vec::new();
+    let cond = filter_sql::compile(&q.filter, &mut params);
+    let order = match q.sort {
+        Some(key) => sort_sql(key, q.ascending),
+        None => "i.id ASC".to_string(),
+    };
+    params.push(Value::Integer(q.limit.min(i64::MAX as u64) as i64));
+    params.push(Value::Integer(q.skip.min(i64::MAX as u64) as i64));
+    let text =
+        format!("SELECT i.id FROM indicators i WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?");
+    let ids = select_ids(tx, &text, params)?;
+    load_many(tx, &ids)
+}
+
+fn select_ids(tx: &Transaction<'_>, text: &str, params: Vec<Value>) -> StoreResult<Vec<i64>> {
+    let mut stmt = tx.prepare_cached(text).map_err(sql)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(params), |r| r.get(0))
+        .map_err(sql)?;
+    rows.collect::<Result<_, _>>().map_err(sql)
+}
+
+fn load_many(tx: &Transaction<'_>, ids: &[i64]) -> StoreResult<Vec<Indicator>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for &id in ids {
+        if let Some(ind) = load_by_id(tx, id)? {
+            out.push(ind);
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn count(tx: &Transaction<'_>, filter: &Filter) -> StoreResult<u64> {
+    let mut params: Vec<Value> = Vec::new();
+    let cond = filter_sql::compile(filter, &mut params);
+    let text = format!("SELECT COUNT(*) FROM indicators i WHERE {cond}");
+    let mut stmt = tx.prepare_cached(&text).map_err(sql)?;
+    let n: i64 = stmt
+        .query_row(rusqlite::params_from_iter(params), |r| r.get(0))
+        .map_err(sql)?;
+    Ok(n as u64)
+}
+
+pub(crate) fn tag_usage(tx: &Transaction<'_>, filter: &Filter) -> StoreResult<TagUsage> {
+    let total = count(tx, filter)?;
+    let mut params: Vec<Value> = Vec::new();
+    let cond = filter_sql::compile(filter, &mut params);
+    let text = format!(
+        "SELECT t.tag, COUNT(DISTINCT t.indicator_id) FROM source_tags t
+         JOIN indicators i ON i.id = t.indicator_id WHERE {cond} GROUP BY t.tag"
+    );
+    let mut stmt = tx.prepare_cached(&text).map_err(sql)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(params), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })
+        .map_err(sql)?;
+    let per_tag = rows.collect::<Result<_, _>>().map_err(sql)?;
+    Ok(TagUsage { total, per_tag })
+}
+
+pub(crate) fn set_retracted(
+    tx: &Transaction<'_>,
+    value: &str,
+    source: &str,
+    retracted: bool,
+) -> StoreResult<()> {
+    let id = id_of(tx, value)?.ok_or_else(|| {
+        StoreError::NotFound(format!("Indicator with value='{value}' does not exist."))
+    })?;
+    let n = tx
+        .execute(
+            "UPDATE indicator_sources SET retracted = ?3 WHERE indicator_id = ?1 AND source = ?2",
+            params![id, source, retracted],
+        )
+        .map_err(sql)?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!(
+            "Indicator with value='{value}' has no record from source '{source}'."
+        )));
+    }
+    Ok(())
+}
+
+/// Row ids located, each with the source whose records an edit touches (`None` = all sources).
+fn locate(tx: &Transaction<'_>, locator: &Locator) -> StoreResult<(Vec<i64>, Option<String>)> {
+    match locator {
+        Locator::Values { values, source } => {
+            let mut ids = Vec::new();
+            let mut with_source = tx
+                .prepare_cached(
+                    "SELECT i.id FROM indicators i JOIN indicator_sources s ON s.indicator_id = i.id
+                     WHERE i.value = ?1 AND s.source = ?2",
+                )
+                .map_err(sql)?;
+            for v in values {
+                let id = match source {
+                    Some(src) => with_source
+                        .query_row(params![v, src], |r| r.get(0))
+                        .optional()
+                        .map_err(sql)?,
+                    None => id_of(tx, v)?,
+                };
+                if let Some(id) = id {
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+            }
+            Ok((ids, source.clone()))
+        }
+        Locator::Query(filter) => {
+            let mut params: Vec<Value> = Vec::new();
+            let cond = filter_sql::compile(filter, &mut params);
+            let ids = select_ids(
+                tx,
+                &format!("SELECT i.id FROM indicators i WHERE {cond} ORDER BY i.id"),
+                params,
+            )?;
+            Ok((ids, None))
+        }
+    }
+}
+
+pub(crate) fn edit_tags(
+    tx: &Transaction<'_>,
+    locator: &Locator,
+    add: &[String],
+    remove: &[String],
+) -> StoreResult<u64> {
+    let (ids, source) = locate(tx, locator)?;
+    let mut sources_of = tx
+        .prepare_cached("SELECT source FROM indicator_sources WHERE indicator_id = ?1")
+        .map_err(sql)?;
+    let mut del = tx
+        .prepare_cached(
+            "DELETE FROM source_tags WHERE indicator_id = ?1 AND source = ?2 AND tag = ?3",
+        )
+        .map_err(sql)?;
+    let mut ins = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO source_tags (indicator_id, source, tag, seq)
+             SELECT ?1, ?2, ?3, COALESCE(MAX(seq) + 1, 0) FROM source_tags WHERE indicator_id = ?1 AND source = ?2",
+        )
+        .map_err(sql)?;
+    for &id in &ids {
+        let sources: Vec<String> = match &source {
+            Some(s) => vec![s.clone()],
+            None => sources_of
+                .query_map([id], |r| r.get(0))
+                .map_err(sql)?
+                .collect::<Result<_, _>>()
+                .map_err(sql)?,
+        };
+        for s in &sources {
+            for tag in remove {
+                del.execute(params![id, s, tag]).map_err(sql)?;
+            }
+            for tag in add {
+                ins.execute(params![id, s, tag]).map_err(sql)?;
+            }
+        }
+    }
+    Ok(ids.len() as u64)
+}
+
+pub(crate) fn delete(tx: &Transaction<'_>, locator: &Locator) -> StoreResult<u64> {
+    let (ids, _) = locate(tx, locator)?;
+    let mut del = tx
+        .prepare_cached("DELETE FROM indicators WHERE id = ?1")
+        .map_err(sql)?;
+    let mut n = 0;
+    for id in ids {
+        n += del.execute([id]).map_err(sql)? as u64;
+    }
+    Ok(n)
+}
+
+/// Removes every record of `source`; indicators left without any source are deleted, and the hit
+/// counters of the others lose that source's share.
+pub(crate) fn remove_source(tx: &Transaction<'_>, source: &str) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE indicators SET
+            internal_hits = internal_hits - (SELECT s.internal_hits FROM indicator_sources s WHERE s.indicator_id = indicators.id AND s.source = ?1),
+            external_hits = external_hits - (SELECT s.external_hits FROM indicator_sources s WHERE s.indicator_id = indicators.id AND s.source = ?1)
+         WHERE id IN (SELECT indicator_id FROM indicator_sources WHERE source = ?1)",
+        [source],
+    )
+    .map_err(sql)?;
+    tx.execute("DELETE FROM indicator_sources WHERE source = ?1", [source])
+        .map_err(sql)?;
+    tx.execute(
+        "DELETE FROM indicators WHERE NOT EXISTS (SELECT 1 FROM indicator_sources s WHERE s.indicator_id = indicators.id)",
+        [],
+    )
+    .map_err(sql)?;
+    Ok(())
+}

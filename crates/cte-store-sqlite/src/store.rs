@@ -1,0 +1,554 @@
+//! [`SqliteStore`]: connections, and the port methods other than indicators.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use cte_core::auth::{AccessGrant, ApiToken, Scope};
+use cte_core::config::{Configuration, CteSettings, IntervalUnit, PluginKind, RunStatus};
+use cte_core::filter::Filter;
+use cte_core::indicator::Indicator;
+use cte_core::query::{ListQuery, Locator};
+use cte_core::reconcile::TagStrategy;
+use cte_core::store::{IngestBatch, Store, TagUsage};
+use cte_core::tag::Tag;
+use cte_core::{StoreError, StoreResult};
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+
+use crate::error::{sql, SqliteError};
+use crate::indicators;
+use crate::migrate::migrate;
+use crate::rows::{ms, opt_ms, opt_time, time};
+
+const MAX_IDLE_READERS: usize = 8;
+
+/// The SQLite store. Cheap to share behind an `Arc`.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+fn open_connection(path: &Path) -> Result<Connection, SqliteError> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;
+         PRAGMA cache_size = -32768;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and applies pending migrations.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, SqliteError> {
+        let path = path.as_ref().to_path_buf();
+        let mut writer = open_connection(&path)?;
+        migrate(&mut writer)?;
+        Ok(SqliteStore {
+            path,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn writer(&self) -> MutexGuard<'_, Connection> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` in an IMMEDIATE write transaction; commits on `Ok`, rolls back on `Err`.
+    pub(crate) fn write<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut conn = self.writer();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(sql)?;
+        Ok(out)
+    }
+
+    /// Runs `f` on a read connection inside one deferred transaction (a consistent snapshot).
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut conn = match pooled {
+            Some(c) => c,
+            None => open_connection(&self.path)?,
+        };
+        let result = (|| {
+            let tx = conn.transaction().map_err(sql)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(sql)?;
+            Ok(out)
+        })();
+        let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if readers.len() < MAX_IDLE_READERS {
+            readers.push(conn);
+        }
+        result
+    }
+}
+
+fn scopes_to_text(scopes: &[Scope]) -> String {
+    scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn scopes_from_text(s: &str) -> rusqlite::Result<Vec<Scope>> {
+    Scope::parse_list(s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+fn row_to_token(row: &Row<'_>) -> rusqlite::Result<ApiToken> {
+    Ok(ApiToken {
+        client_id: row.get(0)?,
+        secret_hash: row.get(1)?,
+        description: row.get(2)?,
+        scopes: scopes_from_text(&row.get::<_, String>(3)?)?,
+        created_at: time(row.get(4)?),
+        expires_at: opt_time(row.get(5)?),
+        failed_attempts: row.get(6)?,
+        locked_until: opt_time(row.get(7)?),
+    })
+}
+
+const TOKEN_COLUMNS: &str = "client_id, secret_hash, description, scopes, created_at, expires_at, failed_attempts, locked_until";
+
+const CONFIG_COLUMNS: &str = "name, plugin, active, tenant, ssl_validation, poll_interval, poll_interval_unit, reputation, age_after_days, parameters, tags_aggregate_strategy, created_at, pull_last_run_at, pull_success, pull_message, share_last_run_at, share_success, share_message";
+
+fn conversion_error(msg: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, msg.into())
+}
+
+fn row_to_config(row: &Row<'_>) -> rusqlite::Result<Configuration> {
+    let plugin: String = row.get(1)?;
+    let unit: String = row.get(6)?;
+    let params: String = row.get(9)?;
+    let strategy: String = row.get(10)?;
+    Ok(Configuration {
+        name: row.get(0)?,
+        plugin: PluginKind::from_id(&plugin)
+            .ok_or_else(|| conversion_error(format!("unknown plugin {plugin}")))?,
+        active: row.get(2)?,
+        tenant: row.get(3)?,
+        ssl_validation: row.get(4)?,
+        poll_interval: row.get::<_, i64>(5)? as u64,
+        poll_interval_unit: serde_json::from_value(serde_json::Value::String(unit))
+            .map_err(|e| conversion_error(e.to_string()))?,
+        reputation: row.get(7)?,
+        age_after_days: row.get(8)?,
+        parameters: serde_json::from_str(&params).map_err(|e| conversion_error(e.to_string()))?,
+        tags_aggregate_strategy: serde_json::from_value(serde_json::Value::String(strategy))
+            .map_err(|e| conversion_error(e.to_string()))?,
+        created_at: time(row.get(11)?),
+        pull: RunStatus {
+            last_run_at: opt_time(row.get(12)?),
+            last_run_success: row.get(13)?,
+            message: row.get(14)?,
+        },
+        share: RunStatus {
+            last_run_at: opt_time(row.get(15)?),
+            last_run_success: row.get(16)?,
+            message: row.get(17)?,
+        },
+    })
+}
+
+fn unit_text(u: IntervalUnit) -> String {
+    serde_json::to_value(u)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "seconds".into())
+}
+
+fn strategy_text(s: TagStrategy) -> &'static str {
+    match s {
+        TagStrategy::Overwrite => "overwrite",
+        _ => "append",
+    }
+}
+
+fn config_params(c: &Configuration) -> Vec<rusqlite::types::Value> {
+    use rusqlite::types::Value as V;
+    let opt_i = |v: Option<i64>| v.map(V::Integer).unwrap_or(V::Null);
+    let opt_b = |v: Option<bool>| v.map(|b| V::Integer(b as i64)).unwrap_or(V::Null);
+    let opt_s = |v: &Option<String>| v.clone().map(V::Text).unwrap_or(V::Null);
+    vec![
+        V::Text(c.name.clone()),
+        V::Text(c.plugin.id().into()),
+        V::Integer(c.active as i64),
+        opt_s(&c.tenant),
+        V::Integer(c.ssl_validation as i64),
+        V::Integer(c.poll_interval as i64),
+        V::Text(unit_text(c.poll_interval_unit)),
+        V::Integer(c.reputation.into()),
+        V::Integer(c.age_after_days.into()),
+        V::Text(c.parameters.to_string()),
+        V::Text(strategy_text(c.tags_aggregate_strategy).into()),
+        V::Integer(ms(c.created_at)),
+        opt_i(opt_ms(c.pull.last_run_at)),
+        opt_b(c.pull.last_run_success),
+        opt_s(&c.pull.message),
+        opt_i(opt_ms(c.share.last_run_at)),
+        opt_b(c.share.last_run_success),
+        opt_s(&c.share.message),
+    ]
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+        || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+}
+
+impl Store for SqliteStore {
+    fn settings(&self) -> StoreResult<CteSettings> {
+        self.read(|tx| {
+            let v: Option<String> = tx
+                .query_row("SELECT value FROM settings WHERE key = 'cte'", [], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(sql)?;
+            match v {
+                None => Ok(CteSettings::default()),
+                Some(text) => serde_json::from_str(&text)
+                    .map_err(|e| StoreError::from(SqliteError::Corrupt(format!("settings: {e}")))),
+            }
+        })
+    }
+
+    fn update_settings(&self, settings: &CteSettings) -> StoreResult<()> {
+        let text = serde_json::to_string(settings)
+            .map_err(|e| StoreError::Invalid(format!("settings: {e}")))?;
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES ('cte', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [text],
+            )
+            .map_err(sql)?;
+            Ok(())
+        })
+    }
+
+    fn insert_api_token(&self, t: &ApiToken) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                &format!("INSERT INTO api_tokens ({TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                params![
+                    t.client_id,
+                    t.secret_hash,
+                    t.description,
+                    scopes_to_text(&t.scopes),
+                    ms(t.created_at),
+                    opt_ms(t.expires_at),
+                    t.failed_attempts,
+                    opt_ms(t.locked_until)
+                ],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict(format!("Token '{}' already exists.", t.client_id))
+                } else {
+                    sql(e)
+                }
+            })?;
+            Ok(())
+        })
+    }
+
+    fn api_token(&self, client_id: &str) -> StoreResult<Option<ApiToken>> {
+        self.read(|tx| {
+            tx.query_row(
+                &format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE client_id = ?1"),
+                [client_id],
+                row_to_token,
+            )
+            .optional()
+            .map_err(sql)
+        })
+    }
+
+    fn api_tokens(&self) -> StoreResult<Vec<ApiToken>> {
+        self.read(|tx| {
+            let mut stmt = tx
+                .prepare(&format!(
+                    "SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at, client_id"
+                ))
+                .map_err(sql)?;
+            let rows = stmt.query_map([], row_to_token).map_err(sql)?;
+            rows.collect::<Result<_, _>>().map_err(sql)
+        })
+    }
+
+    fn delete_api_token(&self, client_id: &str) -> StoreResult<bool> {
+        self.write(|tx| {
+            let n = tx
+                .execute("DELETE FROM api_tokens WHERE client_id = ?1", [client_id])
+                .map_err(sql)?;
+            Ok(n > 0)
+        })
+    }
+
+    fn set_login_failures(
+        &self,
+        client_id: &str,
+        failed_attempts: u32,
+        locked_until: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE api_tokens SET failed_attempts = ?2, locked_until = ?3 WHERE client_id = ?1",
+                params![client_id, failed_attempts, opt_ms(locked_until)],
+            )
+            .map_err(sql)?;
+            Ok(())
+        })
+    }
+
+    fn insert_access_grant(&self, g: &AccessGrant, now: DateTime<Utc>) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM access_grants WHERE expires_at <= ?1",
+                [ms(now)],
+            )
+            .map_err(sql)?;
+            tx.execute(
+                "INSERT INTO access_grants (token_hash, client_id, scopes, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![g.token_hash, g.client_id, scopes_to_text(&g.scopes), ms(g.expires_at)],
+            )
+            .map_err(sql)?;
+            Ok(())
+        })
+    }
+
+    fn access_grant(&self, token_hash: &str) -> StoreResult<Option<AccessGrant>> {
+        self.read(|tx| {
+            tx.query_row(
+                "SELECT token_hash, client_id, scopes, expires_at FROM access_grants WHERE token_hash = ?1",
+                [token_hash],
+                |r| {
+                    Ok(AccessGrant {
+                        token_hash: r.get(0)?,
+                        client_id: r.get(1)?,
+                        scopes: scopes_from_text(&r.get::<_, String>(2)?)?,
+                        expires_at: time(r.get(3)?),
+                    })
+                },
+            )
+            .optional()
+            .map_err(sql)
+        })
+    }
+
+    fn insert_configuration(&self, c: &Configuration) -> StoreResult<()> {
+        self.write(|tx| {
+            let placeholders = (1..=18)
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            tx.execute(
+                &format!("INSERT INTO configurations ({CONFIG_COLUMNS}) VALUES ({placeholders})"),
+                rusqlite::params_from_iter(config_params(c)),
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict(format!(
+                        "Configuration with name '{}' already exists.",
+                        c.name
+                    ))
+                } else {
+                    sql(e)
+                }
+            })?;
+            Ok(())
+        })
+    }
+
+    fn configuration(&self, name: &str) -> StoreResult<Option<Configuration>> {
+        self.read(|tx| {
+            tx.query_row(
+                &format!("SELECT {CONFIG_COLUMNS} FROM configurations WHERE name = ?1"),
+                [name],
+                row_to_config,
+            )
+            .optional()
+            .map_err(sql)
+        })
+    }
+
+    fn configurations(&self) -> StoreResult<Vec<Configuration>> {
+        self.read(|tx| {
+            let mut stmt = tx
+                .prepare(&format!(
+                    "SELECT {CONFIG_COLUMNS} FROM configurations ORDER BY name"
+                ))
+                .map_err(sql)?;
+            let rows = stmt.query_map([], row_to_config).map_err(sql)?;
+            rows.collect::<Result<_, _>>().map_err(sql)
+        })
+    }
+
+    fn update_configuration(&self, c: &Configuration) -> StoreResult<()> {
+        self.write(|tx| {
+            let sets = CONFIG_COLUMNS
+                .split(", ")
+                .enumerate()
+                .skip(1)
+                .map(|(i, col)| format!("{col} = ?{}", i + 1))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let n = tx
+                .execute(
+                    &format!("UPDATE configurations SET {sets} WHERE name = ?1"),
+                    rusqlite::params_from_iter(config_params(c)),
+                )
+                .map_err(sql)?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!(
+                    "Configuration with name '{}' does not exist.",
+                    c.name
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    fn delete_configuration(&self, name: &str, keep_data: bool) -> StoreResult<()> {
+        self.write(|tx| {
+            let n = tx
+                .execute("DELETE FROM configurations WHERE name = ?1", [name])
+                .map_err(sql)?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!(
+                    "Configuration with name '{name}' does not exist."
+                )));
+            }
+            if !keep_data {
+                indicators::remove_source(tx, name)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn insert_tag(&self, tag: &Tag) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO tags (name, color) VALUES (?1, ?2)",
+                params![tag.name, tag.color],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict(format!("Tag with name '{}' already exists.", tag.name))
+                } else {
+                    sql(e)
+                }
+            })?;
+            Ok(())
+        })
+    }
+
+    fn tags(&self) -> StoreResult<Vec<Tag>> {
+        self.read(|tx| {
+            let mut stmt = tx
+                .prepare("SELECT name, color FROM tags ORDER BY name")
+                .map_err(sql)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(Tag {
+                        name: r.get(0)?,
+                        color: r.get(1)?,
+                    })
+                })
+                .map_err(sql)?;
+            rows.collect::<Result<_, _>>().map_err(sql)
+        })
+    }
+
+    fn missing_tags(&self, names: &[String]) -> StoreResult<Vec<String>> {
+        self.read(|tx| {
+            let mut stmt = tx
+                .prepare_cached("SELECT 1 FROM tags WHERE name = ?1")
+                .map_err(sql)?;
+            let mut missing = Vec::new();
+            for n in names {
+                if !stmt.exists([n]).map_err(sql)? && !missing.contains(n) {
+                    missing.push(n.clone());
+                }
+            }
+            Ok(missing)
+        })
+    }
+
+    fn delete_tag(&self, name: &str) -> StoreResult<()> {
+        self.write(|tx| {
+            let n = tx
+                .execute("DELETE FROM tags WHERE name = ?1", [name])
+                .map_err(sql)?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!(
+                    "Tag with name '{name}' does not exist."
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    fn tag_usage(&self, filter: &Filter) -> StoreResult<TagUsage> {
+        self.read(|tx| indicators::tag_usage(tx, filter))
+    }
+
+    fn ingest(&self, batch: &IngestBatch<'_>) -> StoreResult<Vec<Indicator>> {
+        self.write(|tx| indicators::ingest(tx, batch))
+    }
+
+    fn indicator(&self, value: &str) -> StoreResult<Option<Indicator>> {
+        self.read(|tx| indicators::load_by_value(tx, value))
+    }
+
+    fn list_indicators(&self, query: &ListQuery) -> StoreResult<Vec<Indicator>> {
+        self.read(|tx| indicators::list(tx, query))
+    }
+
+    fn count_indicators(&self, filter: &Filter) -> StoreResult<u64> {
+        self.read(|tx| indicators::count(tx, filter))
+    }
+
+    fn set_retracted(&self, value: &str, source: &str, retracted: bool) -> StoreResult<()> {
+        self.write(|tx| indicators::set_retracted(tx, value, source, retracted))
+    }
+
+    fn edit_tags(&self, locator: &Locator, add: &[String], remove: &[String]) -> StoreResult<u64> {
+        self.write(|tx| indicators::edit_tags(tx, locator, add, remove))
+    }
+
+    fn delete_indicators(&self, locator: &Locator) -> StoreResult<u64> {
+        self.write(|tx| indicators::delete(tx, locator))
+    }
+}

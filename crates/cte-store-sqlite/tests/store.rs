@@ -1,0 +1,409 @@
+//! Storage tests on a temporary SQLite file: the port's behaviour end to end.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use cte_core::auth::{AccessGrant, ApiToken, Scope};
+use cte_core::config::{Configuration, CteSettings, IntervalUnit, PluginKind, RunStatus};
+use cte_core::filter::Filter;
+use cte_core::indicator::{IndicatorKind, Severity};
+use cte_core::query::{ListQuery, Locator, SortKey};
+use cte_core::reconcile::{Criterion, Observation, ReportKind, SourcePolicy, TagStrategy};
+use cte_core::store::{IngestBatch, Store};
+use cte_core::tag::Tag;
+use cte_core::StoreError;
+use cte_store_sqlite::SqliteStore;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
+}
+
+fn store() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(dir.path().join("cte.db")).unwrap();
+    (dir, s)
+}
+
+fn config(name: &str) -> Configuration {
+    Configuration {
+        name: name.into(),
+        plugin: PluginKind::ApiSources,
+        active: true,
+        tenant: None,
+        ssl_validation: true,
+        poll_interval: 60,
+        poll_interval_unit: IntervalUnit::Seconds,
+        reputation: 0,
+        age_after_days: 90,
+        parameters: serde_json::json!({}),
+        tags_aggregate_strategy: TagStrategy::Append,
+        created_at: t0(),
+        pull: RunStatus::default(),
+        share: RunStatus::default(),
+    }
+}
+
+fn obs(value: &str, kind: IndicatorKind, source: &str, tags: &[&str], h: i64) -> Observation {
+    Observation {
+        value: value.into(),
+        kind,
+        source: source.into(),
+        test: false,
+        safe: false,
+        active: true,
+        expires_at: None,
+        first_seen: Some(t0() + Duration::hours(h)),
+        last_seen: Some(t0() + Duration::hours(h)),
+        tags: tags.iter().map(|s| s.to_string()).collect(),
+        reputation: 5,
+        severity: Severity::High,
+        comments: String::new(),
+        extended_information: String::new(),
+    }
+}
+
+fn policies(names: &[&str]) -> HashMap<String, SourcePolicy> {
+    names
+        .iter()
+        .map(|n| (n.to_string(), config(n).source_policy()))
+        .collect()
+}
+
+fn ingest(s: &SqliteStore, o: &[Observation]) -> Vec<cte_core::Indicator> {
+    let p = policies(&["DW", "Other"]);
+    s.ingest(&IngestBatch {
+        observations: o,
+        policies: &p,
+        report: ReportKind::Api,
+        now: t0(),
+        return_indicators: true,
+    })
+    .unwrap()
+}
+
+fn all(limit: u64) -> ListQuery {
+    ListQuery {
+        filter: Filter::all(),
+        sort: None,
+        ascending: true,
+        skip: 0,
+        limit,
+    }
+}
+
+#[test]
+fn indicators_round_trip_with_sources_and_tags() {
+    let (_d, s) = store();
+    s.insert_tag(&Tag {
+        name: "a".into(),
+        color: "#fff".into(),
+    })
+    .unwrap();
+    s.insert_tag(&Tag {
+        name: "b".into(),
+        color: "#000".into(),
+    })
+    .unwrap();
+    let out = ingest(
+        &s,
+        &[
+            obs("evil.example", IndicatorKind::Domain, "DW", &["a"], 1),
+            obs("evil.example", IndicatorKind::Domain, "Other", &["b"], 2),
+            obs("evil.example", IndicatorKind::Domain, "DW", &["b"], 3),
+        ],
+    );
+    assert_eq!(out.len(), 1);
+    let stored = s.indicator("evil.example").unwrap().unwrap();
+    assert_eq!(stored, out[0]);
+    assert_eq!(stored.external_hits, 3);
+    assert_eq!(stored.sources.len(), 2);
+    assert_eq!(stored.sources[0].source, "DW");
+    assert_eq!(stored.sources[0].tags, vec!["a", "b"]);
+    assert_eq!(stored.sources[0].external_hits, 2);
+    assert_eq!(stored.sources[1].tags, vec!["b"]);
+    assert_eq!(stored.expires_at, Some(t0() + Duration::days(90)));
+}
+
+#[test]
+fn unknown_tag_rolls_back_the_whole_batch() {
+    let (_d, s) = store();
+    let err = s
+        .ingest(&IngestBatch {
+            observations: &[
+                obs("a.example", IndicatorKind::Domain, "DW", &[], 1),
+                obs("b.example", IndicatorKind::Domain, "DW", &["nope"], 1),
+            ],
+            policies: &policies(&["DW"]),
+            report: ReportKind::Api,
+            now: t0(),
+            return_indicators: false,
+        })
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(m) if m.contains("nope")));
+    assert_eq!(s.count_indicators(&Filter::all()).unwrap(), 0);
+}
+
+#[test]
+fn same_value_with_another_type_is_refused() {
+    let (_d, s) = store();
+    ingest(
+        &s,
+        &[obs("evil.example", IndicatorKind::Domain, "DW", &[], 1)],
+    );
+    let err = s
+        .ingest(&IngestBatch {
+            observations: &[obs("evil.example", IndicatorKind::Url, "DW", &[], 1)],
+            policies: &policies(&["DW"]),
+            report: ReportKind::Api,
+            now: t0(),
+            return_indicators: false,
+        })
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)));
+}
+
+#[test]
+fn criterion_comes_from_settings() {
+    let (_d, s) = store();
+    s.update_settings(&CteSettings {
+        criteria: Criterion::FirstSeen,
+        ..Default::default()
+    })
+    .unwrap();
+    let mut first = obs("x.example", IndicatorKind::Domain, "DW", &[], 1);
+    first.severity = Severity::Low;
+    let mut later = obs("x.example", IndicatorKind::Domain, "DW", &[], 5);
+    later.severity = Severity::Critical;
+    let p = policies(&["DW"]);
+    for o in [first, later] {
+        s.ingest(&IngestBatch {
+            observations: &[o],
+            policies: &p,
+            report: ReportKind::Pull,
+            now: t0(),
+            return_indicators: false,
+        })
+        .unwrap();
+    }
+    assert_eq!(
+        s.indicator("x.example").unwrap().unwrap().sources[0].severity,
+        Severity::Low
+    );
+}
+
+#[test]
+fn listing_pages_sorts_and_counts() {
+    let (_d, s) = store();
+    let batch: Vec<_> = (0..25)
+        .map(|i| {
+            obs(
+                &format!("h{i:02}.example"),
+                IndicatorKind::Hostname,
+                "DW",
+                &[],
+                i,
+            )
+        })
+        .collect();
+    ingest(&s, &batch);
+    assert_eq!(s.count_indicators(&Filter::all()).unwrap(), 25);
+    let page = s
+        .list_indicators(&ListQuery {
+            skip: 20,
+            ..all(10)
+        })
+        .unwrap();
+    assert_eq!(page.len(), 5);
+    assert_eq!(page[0].value, "h20.example");
+    let newest = s
+        .list_indicators(&ListQuery {
+            sort: Some(SortKey::LastSeen),
+            ascending: false,
+            ..all(3)
+        })
+        .unwrap();
+    let values: Vec<_> = newest.iter().map(|i| i.value.as_str()).collect();
+    assert_eq!(values, ["h24.example", "h23.example", "h22.example"]);
+}
+
+#[test]
+fn bulk_tag_edits_and_deletes() {
+    let (_d, s) = store();
+    for t in ["abc", "keep"] {
+        s.insert_tag(&Tag {
+            name: t.into(),
+            color: "#fff".into(),
+        })
+        .unwrap();
+    }
+    ingest(
+        &s,
+        &[
+            obs(
+                "a.example",
+                IndicatorKind::Domain,
+                "DW",
+                &["abc", "keep"],
+                1,
+            ),
+            obs("a.example", IndicatorKind::Domain, "Other", &["abc"], 1),
+            obs("b.example", IndicatorKind::Domain, "DW", &["abc"], 1),
+        ],
+    );
+    let n = s
+        .edit_tags(
+            &Locator::Values {
+                values: vec!["a.example".into(), "zzz".into()],
+                source: Some("Other".into()),
+            },
+            &[],
+            &["abc".into()],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    let a = s.indicator("a.example").unwrap().unwrap();
+    assert_eq!(a.sources[0].tags, vec!["abc", "keep"]);
+    assert!(a.sources[1].tags.is_empty());
+    let n = s
+        .edit_tags(
+            &Locator::Values {
+                values: vec!["a.example".into(), "b.example".into()],
+                source: None,
+            },
+            &["keep".into()],
+            &["abc".into()],
+        )
+        .unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(
+        s.indicator("b.example").unwrap().unwrap().sources[0].tags,
+        vec!["keep"]
+    );
+    let usage = s.tag_usage(&Filter::all()).unwrap();
+    assert_eq!(
+        (usage.total, usage.per_tag.get("keep").copied()),
+        (2, Some(2))
+    );
+
+    // Deleting a tag removes it from every indicator.
+    s.delete_tag("keep").unwrap();
+    assert!(s.indicator("b.example").unwrap().unwrap().sources[0]
+        .tags
+        .is_empty());
+    assert!(matches!(s.delete_tag("keep"), Err(StoreError::NotFound(_))));
+
+    let n = s
+        .delete_indicators(&Locator::Values {
+            values: vec!["a.example".into(), "nope".into()],
+            source: None,
+        })
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(s.count_indicators(&Filter::all()).unwrap(), 1);
+}
+
+#[test]
+fn retraction_and_configuration_deletion() {
+    let (_d, s) = store();
+    s.insert_configuration(&config("DW")).unwrap();
+    s.insert_configuration(&config("Other")).unwrap();
+    assert!(matches!(
+        s.insert_configuration(&config("DW")),
+        Err(StoreError::Conflict(_))
+    ));
+    ingest(
+        &s,
+        &[
+            obs("both.example", IndicatorKind::Domain, "DW", &[], 1),
+            obs("both.example", IndicatorKind::Domain, "Other", &[], 1),
+            obs("dw.example", IndicatorKind::Domain, "DW", &[], 1),
+        ],
+    );
+    s.set_retracted("both.example", "DW", true).unwrap();
+    assert!(s.indicator("both.example").unwrap().unwrap().sources[0].retracted);
+    assert!(matches!(
+        s.set_retracted("nope", "DW", true),
+        Err(StoreError::NotFound(_))
+    ));
+
+    s.delete_configuration("DW", true).unwrap();
+    assert_eq!(s.count_indicators(&Filter::all()).unwrap(), 2);
+    s.insert_configuration(&config("DW")).unwrap();
+    s.delete_configuration("DW", false).unwrap();
+    assert!(s.indicator("dw.example").unwrap().is_none());
+    let both = s.indicator("both.example").unwrap().unwrap();
+    assert_eq!(both.sources.len(), 1);
+    assert_eq!(both.external_hits, 1);
+    assert!(matches!(
+        s.delete_configuration("DW", false),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+#[test]
+fn configurations_update_and_round_trip() {
+    let (_d, s) = store();
+    let mut c = config("DW");
+    s.insert_configuration(&c).unwrap();
+    c.reputation = 7;
+    c.parameters = serde_json::json!({"k": "v"});
+    c.pull.last_run_success = Some(false);
+    c.pull.message = Some("403".into());
+    s.update_configuration(&c).unwrap();
+    assert_eq!(s.configuration("DW").unwrap().unwrap(), c);
+    assert_eq!(s.configurations().unwrap(), vec![c.clone()]);
+    c.name = "missing".into();
+    assert!(matches!(
+        s.update_configuration(&c),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+#[test]
+fn tokens_and_grants() {
+    let (_d, s) = store();
+    let tok = ApiToken {
+        client_id: "c1".into(),
+        secret_hash: "h".into(),
+        description: "DW feed".into(),
+        scopes: vec![Scope::CteRead, Scope::CteWrite],
+        created_at: t0(),
+        expires_at: None,
+        failed_attempts: 0,
+        locked_until: None,
+    };
+    s.insert_api_token(&tok).unwrap();
+    assert_eq!(s.api_token("c1").unwrap().unwrap(), tok);
+    s.set_login_failures("c1", 5, Some(t0())).unwrap();
+    assert_eq!(s.api_token("c1").unwrap().unwrap().failed_attempts, 5);
+    let g = AccessGrant {
+        token_hash: "th".into(),
+        client_id: "c1".into(),
+        scopes: vec![Scope::CteRead],
+        expires_at: t0() + Duration::minutes(120),
+    };
+    s.insert_access_grant(&g, t0()).unwrap();
+    assert_eq!(s.access_grant("th").unwrap().unwrap(), g);
+    assert!(s.delete_api_token("c1").unwrap());
+    assert!(
+        s.access_grant("th").unwrap().is_none(),
+        "grants go with their token"
+    );
+    assert!(!s.delete_api_token("c1").unwrap());
+}
+
+#[test]
+fn reopening_keeps_data_and_schema_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cte.db");
+    {
+        let s = SqliteStore::open(&path).unwrap();
+        s.insert_tag(&Tag {
+            name: "x".into(),
+            color: "#fff".into(),
+        })
+        .unwrap();
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.tags().unwrap().len(), 1);
+}
