@@ -15,6 +15,7 @@ pub mod query;
 pub mod reconcile;
 pub mod store;
 pub mod tag;
+pub mod time;
 
 pub use error::{StoreError, StoreResult};
 pub use indicator::{Indicator, IndicatorKind, Severity, SourceRecord};
