@@ -1,0 +1,133 @@
+//! Plugin configurations: `GET/PATCH /api/cte/plugins/configurations`,
+//! `POST /api/cte/plugins/configurations/{plugin_id}`, `DELETE /api/cte/configuration`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use cte_core::auth::Scope;
+use cte_core::config::{Configuration, IntervalUnit, PluginKind, RunStatus};
+use cte_core::reconcile::TagStrategy;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{Json, Query};
+use crate::wire::{configuration_out, ConfigurationIn};
+use crate::AppState;
+
+#[derive(Deserialize)]
+pub(crate) struct ListParams {
+    active: Option<bool>,
+}
+
+/// `GET /api/cte/plugins/configurations?active=`
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<ListParams>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Scope::CteRead)?;
+    let with_params = caller.has(Scope::CteWrite);
+    let all = state.run(|store| store.configurations()).await?;
+    Ok(Json(Value::Array(
+        all.iter()
+            .filter(|c| p.active.is_none_or(|a| c.active == a))
+            .map(|c| configuration_out(c, with_params))
+            .collect(),
+    )))
+}
+
+/// `POST /api/cte/plugins/configurations/{plugin_id}`
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(plugin_id): Path<String>,
+    Json(body): Json<ConfigurationIn>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(Scope::CteWrite)?;
+    let plugin = match PluginKind::from_id(&plugin_id) {
+        Some(PluginKind::ApiSources) => PluginKind::ApiSources,
+        _ => {
+            return Err(ApiError::NotFound(format!(
+                "Plugin with id='{plugin_id}' does not exist. Available: api_sources."
+            )))
+        }
+    };
+    let name = body
+        .name
+        .clone()
+        .ok_or_else(|| ApiError::Unprocessable("name is required.".into()))?;
+    let mut config = Configuration {
+        name: name.trim().to_string(),
+        plugin,
+        active: true,
+        tenant: None,
+        ssl_validation: true,
+        poll_interval: 60,
+        poll_interval_unit: IntervalUnit::Seconds,
+        reputation: 0,
+        age_after_days: 90,
+        parameters: json!({}),
+        tags_aggregate_strategy: TagStrategy::Append,
+        created_at: state.now(),
+        pull: RunStatus::default(),
+        share: RunStatus::default(),
+    };
+    body.apply(&mut config).map_err(ApiError::Unprocessable)?;
+    let stored = config.clone();
+    state
+        .run(move |store| store.insert_configuration(&stored))
+        .await?;
+    Ok((StatusCode::CREATED, Json(configuration_out(&config, true))))
+}
+
+/// `PATCH /api/cte/plugins/configurations`: body carries `name` and the fields to change.
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<ConfigurationIn>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Scope::CteWrite)?;
+    let name = body
+        .name
+        .clone()
+        .ok_or_else(|| ApiError::Unprocessable("name is required.".into()))?;
+    let lookup = name.clone();
+    let mut config = state
+        .run(move |store| store.configuration(&lookup))
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("Configuration with name '{name}' does not exist."))
+        })?;
+    body.apply(&mut config).map_err(ApiError::Unprocessable)?;
+    let stored = config.clone();
+    state
+        .run(move |store| store.update_configuration(&stored))
+        .await?;
+    Ok(Json(configuration_out(&config, true)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DeleteBody {
+    name: String,
+    #[serde(default = "yes")]
+    keep_data: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `DELETE /api/cte/configuration` body `{"name", "keepData"}`.
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<DeleteBody>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Scope::CteWrite)?;
+    state
+        .run(move |store| store.delete_configuration(&body.name, body.keep_data))
+        .await?;
+    Ok(Json(json!({"success": true})))
+}

@@ -1,0 +1,45 @@
+//! Extractors whose rejections answer with `{"detail": ...}` like every other error.
+
+use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
+
+use crate::error::ApiError;
+
+/// `axum::Json` with CE-style errors.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub(crate) struct Json<T>(pub T);
+
+/// `axum::Form` with CE-style errors.
+#[derive(FromRequest)]
+#[from_request(via(axum::Form), rejection(ApiError))]
+pub(crate) struct Form<T>(pub T);
+
+/// `axum::extract::Query` with CE-style errors.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub(crate) struct Query<T>(pub T);
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> ApiError {
+        ApiError::Unprocessable(format!("Invalid request body: {}", r.body_text()))
+    }
+}
+
+impl From<FormRejection> for ApiError {
+    fn from(r: FormRejection) -> ApiError {
+        ApiError::Unprocessable(format!("Invalid form body: {}", r.body_text()))
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> ApiError {
+        ApiError::BadRequest(format!("Invalid query parameters: {}", r.body_text()))
+    }
+}
+
+impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
+    fn into_response(self) -> axum::response::Response {
+        axum::Json(self.0).into_response()
+    }
+}

@@ -1,0 +1,301 @@
+//! Indicators: list, post, patch, bulk tag edits and bulk deletes (CE's `/api/cte/indicators`).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use cte_core::auth::Scope;
+use cte_core::filter::Filter;
+use cte_core::query::{ListQuery, Locator, SortKey};
+use cte_core::reconcile::ReportKind;
+use cte_engine::{ingest, IngestError, Rejection};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{Json, Query};
+use crate::wire::{indicator_out, value_of, IndicatorIn};
+use crate::AppState;
+
+/// CE's `API_MAX_LIMIT`.
+const MAX_LIMIT: u64 = 100;
+
+/// Parses the `filters` query parameter (a JSON document; see the filter language).
+pub(crate) fn parse_filters(raw: Option<&str>) -> Result<Filter, ApiError> {
+    match raw.map(str::trim) {
+        None | Some("") | Some("{}") => Ok(Filter::all()),
+        Some(_) => Err(ApiError::BadRequest(
+            "Invalid query provided. Filters other than {} are not supported by this build yet."
+                .into(),
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ListParams {
+    skip: Option<u64>,
+    limit: Option<u64>,
+    sort: Option<String>,
+    ascending: Option<bool>,
+    aggregate: Option<bool>,
+    filters: Option<String>,
+}
+
+/// `GET /api/cte/indicators/`: a bare array, or `{"count": n}` with `aggregate=true`.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<ListParams>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Scope::CteRead)?;
+    let limit = p.limit.unwrap_or(10);
+    if limit > MAX_LIMIT {
+        return Err(ApiError::BadRequest(format!(
+            "Limit cannot be greater than {MAX_LIMIT}. Provided limit: {limit}."
+        )));
+    }
+    let filter = parse_filters(p.filters.as_deref())?;
+    if p.aggregate.unwrap_or(false) {
+        let n = state
+            .run(move |store| store.count_indicators(&filter))
+            .await?;
+        return Ok(Json(json!({ "count": n })));
+    }
+    let query = ListQuery {
+        filter,
+        sort: p.sort.as_deref().and_then(SortKey::from_param),
+        ascending: p.ascending.unwrap_or(true),
+        skip: p.skip.unwrap_or(0),
+        limit,
+    };
+    let page = state
+        .run(move |store| store.list_indicators(&query))
+        .await?;
+    Ok(Json(Value::Array(page.iter().map(indicator_out).collect())))
+}
+
+/// `POST /api/cte/indicators/`: a JSON array of `IndicatorIn`, stored all or nothing → 201 with
+/// the stored documents.
+pub(crate) async fn upsert(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(Scope::CteWrite)?;
+    let Value::Array(items) = body else {
+        return Err(ApiError::Unprocessable(
+            "Expected a JSON array of indicators.".into(),
+        ));
+    };
+    let total = items.len();
+    let mut raws = Vec::with_capacity(total);
+    let mut rejected = Vec::new();
+    for (index, item) in items.into_iter().enumerate() {
+        let value = value_of(&item);
+        match IndicatorIn::parse(item) {
+            Ok(r) => raws.push(r),
+            Err(reason) => rejected.push(Rejection {
+                index,
+                value,
+                reason,
+            }),
+        }
+    }
+    if !rejected.is_empty() {
+        return Err(IngestError::Rejected { rejected, total }.into());
+    }
+    let now = state.now();
+    let stored = state
+        .run(move |store| ingest(store, raws, ReportKind::Api, now, true))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Value::Array(stored.iter().map(indicator_out).collect())),
+    ))
+}
+
+#[derive(Deserialize)]
+struct RetractionUpdate {
+    value: String,
+    source: String,
+    retracted: bool,
+}
+
+/// `PATCH /api/cte/indicators/`: one `IndicatorIn` (an explicit edit of that source's record), or
+/// `{"value","source","retracted"}`.
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(Scope::CteWrite)?;
+    let is_retraction = body.get("retracted").is_some() && body.get("type").is_none();
+    if is_retraction {
+        let r: RetractionUpdate = serde_json::from_value(body)
+            .map_err(|e| ApiError::Unprocessable(format!("Invalid retraction update: {e}")))?;
+        let value = r.value.trim().to_string();
+        state
+            .run(move |store| {
+                let value = match store.indicator(&value)? {
+                    Some(_) => value,
+                    None => value.to_lowercase(),
+                };
+                store.set_retracted(&value, &r.source, r.retracted)
+            })
+            .await?;
+        return Ok((StatusCode::CREATED, Json(json!(true))));
+    }
+    let raw = IndicatorIn::parse(body)
+        .map_err(|reason| ApiError::Unprocessable(format!("Invalid indicator: {reason}")))?;
+    let now = state.now();
+    let stored = state
+        .run(move |store| {
+            let canonical =
+                cte_core::normalize::normalize_value(raw.kind, &raw.value).map_err(|e| {
+                    ApiError::Unprocessable(format!("invalid {}: {}", raw.kind, e.reason))
+                })?;
+            if store.indicator(&canonical)?.is_none() {
+                return Err(ApiError::NotFound(format!(
+                    "Indicator with value='{}' does not exist.",
+                    raw.value
+                )));
+            }
+            if store.configuration(&raw.source)?.is_none() {
+                return Err(ApiError::BadRequest(format!(
+                    "Configuration with name='{}' does not exist.",
+                    raw.source
+                )));
+            }
+            Ok(ingest(store, vec![raw], ReportKind::Edit, now, true)?)
+        })
+        .await?;
+    let out = stored
+        .first()
+        .map(indicator_out)
+        .ok_or_else(|| ApiError::Internal("edit returned no indicator".into()))?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// The candidate stored spellings of a value given in a locator: as given, and lower-cased
+/// (hashes and host names are stored lower-case).
+fn locator_values(values: Vec<String>) -> Vec<String> {
+    let mut out = Vec::with_capacity(values.len() * 2);
+    for v in values {
+        let v = v.trim().to_string();
+        let lower = v.to_lowercase();
+        if lower != v {
+            out.push(lower);
+        }
+        out.push(v);
+    }
+    out
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LocatorIn {
+    values: Option<Vec<String>>,
+    source: Option<String>,
+    query: Option<String>,
+}
+
+impl LocatorIn {
+    fn into_locator(self) -> Result<Locator, ApiError> {
+        match (self.values, self.query) {
+            (Some(values), None) => Ok(Locator::Values {
+                values: locator_values(values),
+                source: self.source,
+            }),
+            (None, Some(q)) => Ok(Locator::Query(parse_filters(Some(&q))?)),
+            (None, None) => Err(ApiError::Unprocessable(
+                "locator needs either \"values\" or \"query\".".into(),
+            )),
+            (Some(_), Some(_)) => Err(ApiError::Unprocessable(
+                "locator takes either \"values\" or \"query\", not both.".into(),
+            )),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TagEdit {
+    #[serde(default)]
+    add: Vec<String>,
+    #[serde(default)]
+    remove: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BulkEdit {
+    locator: Option<LocatorIn>,
+    tags: Option<TagEdit>,
+}
+
+/// `PATCH /api/cte/indicators/bulk`: tag edits → `{"updated": n}`.
+pub(crate) async fn bulk_edit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<BulkEdit>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(Scope::CteWrite)?;
+    let locator = match body.locator {
+        Some(l) => l.into_locator()?,
+        None => Locator::Query(Filter::all()),
+    };
+    let tags = body.tags.unwrap_or_default();
+    let trim = |v: Vec<String>| {
+        v.into_iter()
+            .map(|t| t.trim().to_string())
+            .collect::<Vec<_>>()
+    };
+    let (add, remove) = (trim(tags.add), trim(tags.remove));
+    let updated = state
+        .run(move |store| {
+            let mut named: Vec<String> = add.clone();
+            named.extend(remove.iter().cloned());
+            let missing = store.missing_tags(&named)?;
+            if !missing.is_empty() {
+                return Err(ApiError::Unprocessable(format!(
+                    "Tag(s) {} do not exist; create them first with POST /api/cte/tags.",
+                    missing
+                        .iter()
+                        .map(|t| format!("'{t}'"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            Ok(store.edit_tags(&locator, &add, &remove)?)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "updated": updated }))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BulkDelete {
+    values: Option<Vec<String>>,
+    query: Option<String>,
+    /// Accepted and ignored, as CE does.
+    #[allow(dead_code)]
+    source: Option<String>,
+}
+
+/// `DELETE /api/cte/indicators/bulk` `{"values": [...]}` or `{"query": "..."}` → `{"deleted": n}`.
+pub(crate) async fn bulk_delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<BulkDelete>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(Scope::CteWrite)?;
+    let locator = LocatorIn {
+        values: body.values,
+        source: None,
+        query: body.query,
+    }
+    .into_locator()?;
+    let deleted = state
+        .run(move |store| store.delete_indicators(&locator))
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "deleted": deleted }))))
+}

@@ -1,0 +1,84 @@
+//! Tags: `GET/POST/DELETE /api/cte/tags`.
+
+use axum::extract::State;
+use cte_core::auth::Scope;
+use cte_core::tag::{normalize_tag_name, AppliedOn, Tag};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{Json, Query};
+use crate::indicators::parse_filters;
+use crate::AppState;
+
+#[derive(Deserialize)]
+pub(crate) struct ListParams {
+    filters: Option<String>,
+}
+
+/// `GET /api/cte/tags?filters=` → `[{"name","color","appliedOn"}]`, `appliedOn` computed over the
+/// indicators the filter selects.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<ListParams>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Scope::CteRead)?;
+    let filter = parse_filters(p.filters.as_deref())?;
+    let (tags, usage) = state
+        .run(move |store| Ok::<_, cte_core::StoreError>((store.tags()?, store.tag_usage(&filter)?)))
+        .await?;
+    Ok(Json(Value::Array(
+        tags.into_iter()
+            .map(|t| {
+                let n = usage.per_tag.get(&t.name).copied().unwrap_or(0);
+                json!({
+                    "name": t.name,
+                    "color": t.color,
+                    "appliedOn": AppliedOn::from_counts(n, usage.total).as_str(),
+                })
+            })
+            .collect(),
+    )))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TagIn {
+    name: String,
+    #[serde(default)]
+    color: Option<String>,
+}
+
+/// `POST /api/cte/tags` `{"name","color"}` → `{}`; 422 on a duplicate.
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<TagIn>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Scope::CteWrite)?;
+    let name = normalize_tag_name(&body.name).map_err(ApiError::Unprocessable)?;
+    let tag = Tag {
+        name,
+        color: body.color.unwrap_or_else(|| "#969696".into()),
+    };
+    state.run(move |store| store.insert_tag(&tag)).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TagDelete {
+    name: String,
+}
+
+/// `DELETE /api/cte/tags` `{"name"}` → `{}`: the tag leaves every indicator.
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<TagDelete>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Scope::CteWrite)?;
+    let name = body.name.trim().to_string();
+    state.run(move |store| store.delete_tag(&name)).await?;
+    Ok(Json(json!({})))
+}
