@@ -101,6 +101,9 @@ use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
 
 use crate::indicator::IndicatorKind;
 
+#[cfg(test)]
+mod tests;
+
 /// Longest url value accepted, in bytes, both as given (after trimming) and once normalised.
 pub const MAX_URL_LEN: usize = 2048;
 
