@@ -1,1 +1,3 @@
 //! cte-core
+
+pub mod tenant;
