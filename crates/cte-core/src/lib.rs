@@ -15,6 +15,7 @@ pub mod query;
 pub mod reconcile;
 pub mod store;
 pub mod tag;
+pub mod tenant;
 pub mod time;
 
 pub use error::{StoreError, StoreResult};
