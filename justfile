@@ -30,3 +30,7 @@ ready: lint test deps-check
 # Create an API token in ./cte.db.
 token *ARGS:
     cargo run --release --bin cte-server -- token create {{ARGS}}
+
+# Performance figures against the targets (issue 8); `just bench --quick` for the 100k smoke run.
+bench *ARGS:
+    cargo run --release -p cte-bench -- {{ARGS}}

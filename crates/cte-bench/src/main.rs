@@ -1,0 +1,579 @@
+//! `cte-bench`: measures the performance targets of issue 8 against the real `cte-server` over
+//! loopback HTTP, each beside its baseline in the same run, prints a table and writes the same
+//! figures as JSON.
+//!
+//! `cargo run --release -p cte-bench -- [--quick]` (`just bench`). `--quick` uses 100,000 rows.
+
+mod floor;
+mod gen;
+mod server;
+mod stats;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use serde::Serialize;
+
+use crate::server::{Memory, Server};
+use crate::stats::{summarize, Summary};
+
+#[derive(Parser, Debug, Serialize)]
+#[command(about = "Benchmarks of the Threat Exchange performance targets (issue 8)")]
+struct Args {
+    /// 100,000 rows instead of 1,000,000: a smoke run for CI that prints the same ratios.
+    #[arg(long)]
+    quick: bool,
+    /// Rows to ingest (overrides the size --quick chooses).
+    #[arg(long)]
+    rows: Option<u64>,
+    /// IoCs per POST request.
+    #[arg(long, default_value_t = 10_000)]
+    batch: u64,
+    /// Times the ingest (and its floor) runs, each from an empty database; default 3 with
+    /// --quick, else 1 (the full run reports the spread over its 100k segments instead).
+    #[arg(long)]
+    repeat: Option<u32>,
+    /// Already stored IoCs re-posted per re-post round (three rounds).
+    #[arg(long, default_value_t = 100_000)]
+    repost: u64,
+    /// Requests per list-page case (fewer if a case exceeds its time budget).
+    #[arg(long, default_value_t = 200)]
+    samples: u32,
+    /// Data-set seed.
+    #[arg(long, default_value_t = 20_260_101)]
+    seed: u64,
+    /// Where to write the JSON figures.
+    #[arg(long, default_value = "target/bench.json")]
+    out: PathBuf,
+    /// The `cte-server` binary (default: built by cargo next to this one).
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+    /// Directory for the temporary databases (default: the system temp directory).
+    #[arg(long)]
+    tmp: Option<PathBuf>,
+}
+
+/// One line of the table and one element of the JSON `figures` array.
+#[derive(Debug, Serialize)]
+struct Figure {
+    id: &'static str,
+    measure: String,
+    unit: &'static str,
+    /// Median, when measurable.
+    value: Option<f64>,
+    summary: Option<Summary>,
+    target: &'static str,
+    /// Whether the target holds, when it has one and the value is measurable.
+    pass: Option<bool>,
+    note: String,
+}
+
+impl Figure {
+    fn measured(
+        id: &'static str,
+        measure: impl Into<String>,
+        unit: &'static str,
+        samples: &[f64],
+        target: &'static str,
+        pass: impl Fn(&Summary) -> bool,
+    ) -> Figure {
+        let s = summarize(samples);
+        Figure {
+            id,
+            measure: measure.into(),
+            unit,
+            value: Some(s.median),
+            pass: (!target.is_empty()).then(|| pass(&s)),
+            summary: Some(s),
+            target,
+            note: String::new(),
+        }
+    }
+
+    fn missing(id: &'static str, measure: &str, target: &'static str, why: &str) -> Figure {
+        Figure {
+            id,
+            measure: measure.into(),
+            unit: "",
+            value: None,
+            summary: None,
+            target,
+            pass: None,
+            note: format!("not yet measurable ({why})"),
+        }
+    }
+
+    fn note(mut self, note: impl Into<String>) -> Figure {
+        self.note = note.into();
+        self
+    }
+}
+
+/// Segment throughputs of one ingest run: IoCs/s per segment of `segment` rows.
+fn segment_rates(durations: &[Duration], batch: u64, segment: u64) -> Vec<f64> {
+    let per = (segment / batch).max(1) as usize;
+    durations
+        .chunks(per)
+        .map(|c| (c.len() as u64 * batch) as f64 / c.iter().sum::<Duration>().as_secs_f64())
+        .collect()
+}
+
+fn rate(rows: u64, durations: &[Duration]) -> f64 {
+    rows as f64 / durations.iter().sum::<Duration>().as_secs_f64()
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Serialize)]
+struct Machine {
+    cpus: usize,
+    model: String,
+    mem_total_kib: u64,
+}
+
+fn machine() -> Machine {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    Machine {
+        cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
+        model: cpuinfo
+            .lines()
+            .find_map(|l| l.strip_prefix("model name"))
+            .map(|l| l.trim_start_matches([' ', '\t', ':']).to_string())
+            .unwrap_or_default(),
+        mem_total_kib: meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0),
+    }
+}
+
+/// The five typical filters of the list-page target, as CE's `filters` JSON.
+const FILTERS: [(&str, &str); 5] = [
+    ("by type", r#"{"type":"sha256"}"#),
+    (
+        "by tag",
+        r#"{"sources":{"$elemMatch":{"tags":{"$in":["tagX"]}}}}"#,
+    ),
+    (
+        "by severity in sources",
+        r#"{"sources":{"$elemMatch":{"severity":{"$in":["high","critical"]}}}}"#,
+    ),
+    (
+        "by source",
+        r#"{"sources":{"$elemMatch":{"source":"src2"}}}"#,
+    ),
+    (
+        "by lastSeen range",
+        r#"{"sources":{"$elemMatch":{"lastSeen":{"$gte":"2026-01-01T00:00:00Z","$lt":"2026-02-01T00:00:00Z"}}}}"#,
+    ),
+];
+
+/// Time budget of one list-page case, so a slow case cannot stall the run.
+const LIST_BUDGET: Duration = Duration::from_secs(20);
+
+struct IngestRun {
+    rest: Vec<Duration>,
+    floor: Vec<Duration>,
+    idle: Memory,
+    after: Memory,
+    response_bytes: usize,
+}
+
+async fn ingest_run(
+    args: &Args,
+    bin: &std::path::Path,
+    http: &reqwest::Client,
+    rows: u64,
+) -> anyhow::Result<(IngestRun, Server)> {
+    let n_batches = rows.div_ceil(args.batch);
+    let mut floor = floor::Floor::new(args.tmp.as_deref())?;
+    let mut floor_times = Vec::with_capacity(n_batches as usize);
+    for b in 0..n_batches {
+        let batch = gen::batch(
+            args.seed,
+            b * args.batch,
+            args.batch.min(rows - b * args.batch),
+        );
+        floor_times.push(floor.insert(&batch)?);
+    }
+    drop(floor);
+
+    let server = Server::start(bin, http, args.tmp.as_deref()).await?;
+    let mut rest_times = Vec::with_capacity(n_batches as usize);
+    let mut response_bytes = 0;
+    for b in 0..n_batches {
+        let batch = gen::batch(
+            args.seed,
+            b * args.batch,
+            args.batch.min(rows - b * args.batch),
+        );
+        let body = gen::body(&batch);
+        drop(batch);
+        let t0 = Instant::now();
+        response_bytes = server.post_indicators(http, body).await?;
+        rest_times.push(t0.elapsed());
+        if (b + 1) % 10 == 0 {
+            eprint!(
+                "\r  ingest {:>8} rows, last 10 requests {:>9.0} IoCs/s, load {}   ",
+                (b + 1) * args.batch,
+                rate(10 * args.batch, &rest_times[rest_times.len() - 10..]),
+                loadavg()
+            );
+        }
+    }
+    eprintln!();
+    let run = IngestRun {
+        rest: rest_times,
+        floor: floor_times,
+        idle: server.idle,
+        after: server.memory()?,
+        response_bytes,
+    };
+    Ok((run, server))
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let rows = args
+        .rows
+        .unwrap_or(if args.quick { 100_000 } else { 1_000_000 });
+    let repeat = args.repeat.unwrap_or(if args.quick { 3 } else { 1 }).max(1);
+    let segment = if rows >= 1_000_000 {
+        100_000
+    } else {
+        (rows / 10).max(args.batch)
+    };
+    let bin = server::locate(args.server_bin.clone())?;
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(600))
+        .build()?;
+    let machine = machine();
+    let load_before = loadavg();
+    let started = Instant::now();
+    eprintln!(
+        "cte-bench: {rows} rows, {} per request, {repeat} run(s); {} x {}, load {load_before}",
+        args.batch, machine.cpus, machine.model
+    );
+
+    let mut runs = Vec::new();
+    let mut server = None;
+    for r in 0..repeat {
+        eprintln!("run {}/{repeat}", r + 1);
+        let (run, s) = ingest_run(&args, &bin, &http, rows).await?;
+        eprintln!(
+            "  floor {:.0} IoCs/s, REST {:.0} IoCs/s",
+            rate(rows, &run.floor),
+            rate(rows, &run.rest)
+        );
+        runs.push(run);
+        server = Some(s);
+    }
+    let server = server.expect("at least one run");
+    let mut figures = Vec::new();
+
+    // Ingest, beside its floor.
+    let rest_rates: Vec<f64> = runs.iter().map(|r| rate(rows, &r.rest)).collect();
+    let floor_rates: Vec<f64> = runs.iter().map(|r| rate(rows, &r.floor)).collect();
+    let ratios: Vec<f64> = rest_rates
+        .iter()
+        .zip(&floor_rates)
+        .map(|(a, b)| a / b)
+        .collect();
+    let mut last_first = Vec::new();
+    let mut segments_note = String::new();
+    for run in &runs {
+        let seg = segment_rates(&run.rest, args.batch, segment);
+        last_first.push(seg[seg.len() - 1] / seg[0]);
+        segments_note = format!(
+            "segments of {segment}: {}",
+            seg.iter()
+                .map(|r| format!("{r:.0}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    let seg_summary = summarize(&segment_rates(
+        &runs[runs.len() - 1].rest,
+        args.batch,
+        segment,
+    ));
+    figures.push(
+        Figure::measured(
+            "rest_ingest",
+            format!("REST ingest, {} per POST, empty to {rows}", args.batch),
+            "IoCs/s",
+            &rest_rates,
+            ">= 100000",
+            |s| s.median >= 100_000.0,
+        )
+        .note(format!(
+            "last run {segments_note} (median {:.0}, min {:.0}, max {:.0}); answer {} bytes per request",
+            seg_summary.median,
+            seg_summary.min,
+            seg_summary.max,
+            runs[runs.len() - 1].response_bytes
+        )),
+    );
+    figures.push(Figure::measured(
+        "rest_ingest_last_vs_first",
+        format!("REST ingest, last {segment} / first {segment}"),
+        "ratio",
+        &last_first,
+        ">= 0.8",
+        |s| s.median >= 0.8,
+    ));
+    figures.push(Figure::measured(
+        "floor_insert",
+        format!(
+            "bare rusqlite insert of the same rows ({} per tx)",
+            args.batch
+        ),
+        "IoCs/s",
+        &floor_rates,
+        "",
+        |_| true,
+    ));
+    figures.push(Figure::measured(
+        "rest_vs_floor",
+        "REST ingest / bare insert",
+        "ratio",
+        &ratios,
+        ">= 0.5",
+        |s| s.median >= 0.5,
+    ));
+
+    // Re-post of stored IoCs: reconciliation.
+    let n_repost = args.repost.min(rows);
+    let stride = rows / n_repost;
+    let mut repost_rates = Vec::new();
+    for round in 0..3 {
+        let mut times = Vec::new();
+        let mut k = 0;
+        while k < n_repost {
+            let n = args.batch.min(n_repost - k);
+            let batch: Vec<gen::Ioc> = (k..k + n)
+                .map(|j| gen::repost(args.seed, j * stride, round))
+                .collect();
+            let body = gen::body(&batch);
+            drop(batch);
+            let t0 = Instant::now();
+            server.post_indicators(&http, body).await?;
+            times.push(t0.elapsed());
+            k += n;
+        }
+        repost_rates.push(rate(n_repost, &times));
+    }
+    figures.push(
+        Figure::measured(
+            "repost",
+            format!("re-post {n_repost} stored IoCs at {rows} stored (3 rounds)"),
+            "IoCs/s",
+            &repost_rates,
+            ">= 100000",
+            |s| s.median >= 100_000.0,
+        )
+        .note("later lastSeen; every other row from a second source"),
+    );
+
+    // List pages.
+    let mut cases: Vec<(String, Vec<(&str, String)>, bool)> = vec![
+        ("unfiltered".into(), vec![], false),
+        (
+            "sorted by sources.lastSeen desc".into(),
+            vec![
+                ("sort", "sources.lastSeen".into()),
+                ("ascending", "false".into()),
+            ],
+            false,
+        ),
+    ];
+    for (name, filter) in FILTERS {
+        cases.push((
+            format!("filter {name}"),
+            vec![("filters", filter.to_string())],
+            true,
+        ));
+    }
+    for (name, extra, is_target) in cases {
+        let mut latencies = Vec::new();
+        let mut refused = None;
+        let case_start = Instant::now();
+        for k in 0..args.samples + 3 {
+            let mut query = vec![
+                ("limit", "100".to_string()),
+                ("skip", (k % 10 * 100).to_string()),
+            ];
+            query.extend(extra.iter().cloned());
+            let t0 = Instant::now();
+            match server.list(&http, &query).await? {
+                Ok(_) => {}
+                Err(text) => {
+                    refused = Some(text);
+                    break;
+                }
+            }
+            // The first three requests warm the caches and are not counted.
+            if k >= 3 {
+                latencies.push(t0.elapsed().as_secs_f64() * 1000.0);
+            }
+            if case_start.elapsed() > LIST_BUDGET && latencies.len() >= 5 {
+                break;
+            }
+        }
+        let measure = format!("GET page of 100, {name}, at {rows}");
+        let target = if is_target { "p99 < 20" } else { "" };
+        figures.push(match refused {
+            Some(text) => Figure::missing(
+                "list_page",
+                &measure,
+                target,
+                &format!("needs the filter language; server said {text}"),
+            ),
+            None => {
+                let mut f = Figure::measured("list_page", measure, "ms", &latencies, target, |s| {
+                    s.p99 < 20.0
+                });
+                let s = f.summary.expect("measured");
+                f.note = format!("p99 {:.1} ms over {} requests", s.p99, s.n);
+                f
+            }
+        });
+    }
+
+    // Memory.
+    let kib_to_mb = |k: u64| k as f64 / 1024.0;
+    let idle: Vec<f64> = runs.iter().map(|r| kib_to_mb(r.idle.rss_kib)).collect();
+    figures.push(Figure::measured(
+        "rss_idle",
+        "cte-server RSS after start",
+        "MiB",
+        &idle,
+        "< 30",
+        |s| s.median < 30.0,
+    ));
+    let after: Vec<f64> = runs.iter().map(|r| kib_to_mb(r.after.rss_kib)).collect();
+    let hwm: Vec<f64> = runs.iter().map(|r| kib_to_mb(r.after.hwm_kib)).collect();
+    figures.push(
+        Figure::measured(
+            "rss_after_ingest",
+            format!("cte-server RSS after ingesting {rows}"),
+            "MiB",
+            &after,
+            "report",
+            |_| true,
+        )
+        .note(format!(
+            "peak (VmHWM) median {:.1} MiB",
+            summarize(&hwm).median
+        )),
+    );
+    let end = server.memory()?;
+    figures.push(
+        Figure::measured(
+            "rss_end",
+            "cte-server RSS at the end of the run",
+            "MiB",
+            &[kib_to_mb(end.rss_kib)],
+            "report",
+            |_| true,
+        )
+        .note(format!("peak (VmHWM) {:.1} MiB", kib_to_mb(end.hwm_kib))),
+    );
+    drop(server);
+
+    figures.push(Figure::missing(
+        "export",
+        "full export through cursor pages of 10,000 at 1M",
+        "< 10 s",
+        "needs cursor pagination of the indicator list",
+    ));
+    figures.push(Figure::missing(
+        "share_plan",
+        "share plan of 300,000 IoCs into the URL-list payload",
+        "< 1 s, worker peak RSS < 200 MB",
+        "needs the share planner and cte-worker",
+    ));
+    figures.push(Figure::missing(
+        "pull_alerts",
+        "pull of 100,000 alerts from netskope-sim",
+        "< 5 s",
+        "needs the pull cycle",
+    ));
+
+    let load_after = loadavg();
+    print_table(&figures);
+    println!(
+        "{} x {}; load average before {load_before}, after {load_after}; {:.0} s",
+        machine.cpus,
+        machine.model,
+        started.elapsed().as_secs_f64()
+    );
+
+    let report = serde_json::json!({
+        "args": args,
+        "rows": rows,
+        "repeat": repeat,
+        "machine": machine,
+        "load_before": load_before,
+        "load_after": load_after,
+        "seconds": started.elapsed().as_secs_f64(),
+        "figures": figures,
+    });
+    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&args.out, serde_json::to_vec_pretty(&report)?)
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    eprintln!("figures written to {}", args.out.display());
+    Ok(())
+}
+
+fn print_table(figures: &[Figure]) {
+    println!(
+        "{:<62} {:>11} {:>23} {:>4} {:<8} {:<10} {:<6}",
+        "measure", "median", "min .. max", "n", "unit", "target", "ok"
+    );
+    for f in figures {
+        let (value, spread, n) = match &f.summary {
+            Some(s) => (
+                fmt_num(s.median),
+                format!("{} .. {}", fmt_num(s.min), fmt_num(s.max)),
+                s.n.to_string(),
+            ),
+            None => ("-".into(), String::new(), String::new()),
+        };
+        let ok = match f.pass {
+            Some(true) => "yes",
+            Some(false) => "NO",
+            None => "",
+        };
+        println!(
+            "{:<62} {:>11} {:>23} {:>4} {:<8} {:<10} {:<6}",
+            f.measure, value, spread, n, f.unit, f.target, ok
+        );
+        if !f.note.is_empty() {
+            println!("    {}", f.note);
+        }
+    }
+}
+
+fn fmt_num(v: f64) -> String {
+    if v >= 1000.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    }
+}

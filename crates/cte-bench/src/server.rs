@@ -1,0 +1,286 @@
+//! The real `cte-server` binary as a child process on a loopback port with a temporary database,
+//! a token made with its CLI, and its memory as `/proc/<pid>/status` reports it.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context};
+use serde_json::{json, Value};
+
+use crate::gen;
+
+/// Finds the `cte-server` binary: `--server-bin`, else next to this executable. Under
+/// `cargo run` (which sets `CARGO`) it is built first, so the bench never measures a stale server.
+pub fn locate(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(p) = explicit {
+        return Ok(p);
+    }
+    let here = std::env::current_exe().context("cannot find the bench executable")?;
+    let dir = here.parent().context("bench executable has no directory")?;
+    let profile = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("release");
+    if let Ok(cargo) = std::env::var("CARGO") {
+        let mut cmd = Command::new(cargo);
+        cmd.args([
+            "build",
+            "--quiet",
+            "-p",
+            "cte-server",
+            "--bin",
+            "cte-server",
+        ]);
+        if profile == "release" {
+            cmd.arg("--release");
+        }
+        let status = cmd
+            .status()
+            .context("cannot run cargo build -p cte-server")?;
+        ensure!(status.success(), "cargo build -p cte-server failed");
+    }
+    let bin = dir.join("cte-server");
+    ensure!(
+        bin.exists(),
+        "no cte-server next to the bench ({}); build it or pass --server-bin",
+        bin.display()
+    );
+    Ok(bin)
+}
+
+/// Memory of a process, in KiB.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Memory {
+    /// Resident set size now.
+    pub rss_kib: u64,
+    /// Peak resident set size.
+    pub hwm_kib: u64,
+}
+
+/// Reads `VmRSS` and `VmHWM` of `pid`.
+pub fn memory(pid: u32) -> anyhow::Result<Memory> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("cannot read /proc/{pid}/status"))?;
+    let field = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    Ok(Memory {
+        rss_kib: field("VmRSS:"),
+        hwm_kib: field("VmHWM:"),
+    })
+}
+
+/// A running server; killed on drop. The database lives in `dir`, removed on drop.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// `Bearer ...` for a `cte_read,cte_write` token.
+    pub bearer: String,
+    /// Process id, for `/proc`.
+    pub pid: u32,
+    /// Memory right after the server started listening, before any request.
+    pub idle: Memory,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn create_token(bin: &Path, db: &Path) -> anyhow::Result<(String, String)> {
+    let out = Command::new(bin)
+        .arg("--db")
+        .arg(db)
+        .args(["token", "create", "--scopes", "cte_read,cte_write"])
+        .args(["--description", "cte-bench"])
+        .env("CTE_LOG", "warn")
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run cte-server token create")?;
+    ensure!(out.status.success(), "cte-server token create failed");
+    let v: Value = serde_json::from_slice(&out.stdout).context("token create printed no JSON")?;
+    let field = |k: &str| {
+        v[k].as_str()
+            .map(str::to_string)
+            .with_context(|| format!("token create printed no {k}"))
+    };
+    Ok((field("client_id")?, field("client_secret")?))
+}
+
+impl Server {
+    /// Starts `bin` on a free loopback port with an empty database in a temporary directory under
+    /// `tmp_root` (the system default when `None`), logs in, and creates the bench's sources and tags.
+    pub async fn start(
+        bin: &Path,
+        http: &reqwest::Client,
+        tmp_root: Option<&Path>,
+    ) -> anyhow::Result<Server> {
+        let dir = match tmp_root {
+            Some(root) => tempfile::tempdir_in(root)?,
+            None => tempfile::tempdir()?,
+        };
+        let db = dir.path().join("cte.db");
+        let (id, secret) = create_token(bin, &db)?;
+        let port = free_port()?;
+        let child = Command::new(bin)
+            .arg("--db")
+            .arg(&db)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .env("CTE_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("cannot start cte-server")?;
+        let pid = child.id();
+        let mut server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            bearer: String::new(),
+            pid,
+            idle: Memory::default(),
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = server.child.try_wait()? {
+                bail!("cte-server exited at start: {status}");
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "cte-server did not start listening"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        server.idle = memory(pid)?;
+
+        let auth: Value = http
+            .post(format!("{}/api/auth", server.base))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", id.as_str()),
+                ("client_secret", secret.as_str()),
+            ])
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let token = auth["access_token"]
+            .as_str()
+            .context("login answered no access_token")?;
+        server.bearer = format!("Bearer {token}");
+
+        for name in gen::SOURCES {
+            server
+                .post_json(
+                    http,
+                    "/api/cte/plugins/configurations/api_sources",
+                    &json!({"name": name, "ageAfterDays": 90, "reputation": 0}),
+                )
+                .await?;
+        }
+        for name in gen::TAGS {
+            server
+                .post_json(
+                    http,
+                    "/api/cte/tags",
+                    &json!({"name": name, "color": "#5E6AD2"}),
+                )
+                .await?;
+        }
+        Ok(server)
+    }
+
+    async fn post_json(
+        &self,
+        http: &reqwest::Client,
+        path: &str,
+        body: &Value,
+    ) -> anyhow::Result<()> {
+        let r = http
+            .post(format!("{}{path}", self.base))
+            .header("Authorization", &self.bearer)
+            .json(body)
+            .send()
+            .await?;
+        let status = r.status();
+        ensure!(
+            status.is_success(),
+            "POST {path} answered {status}: {}",
+            r.text().await.unwrap_or_default()
+        );
+        Ok(())
+    }
+
+    /// Memory now.
+    pub fn memory(&self) -> anyhow::Result<Memory> {
+        memory(self.pid)
+    }
+
+    /// `POST /api/cte/indicators/` with a ready body; waits for the whole answer. Returns the
+    /// answer's size in bytes.
+    pub async fn post_indicators(
+        &self,
+        http: &reqwest::Client,
+        body: Vec<u8>,
+    ) -> anyhow::Result<usize> {
+        let r = http
+            .post(format!("{}/api/cte/indicators/", self.base))
+            .header("Authorization", &self.bearer)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        let status = r.status();
+        let bytes = r.bytes().await?;
+        ensure!(
+            status == reqwest::StatusCode::CREATED,
+            "POST /api/cte/indicators/ answered {status}: {}",
+            String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
+        );
+        Ok(bytes.len())
+    }
+
+    /// `GET /api/cte/indicators/` with `query`; waits for the whole answer. `Ok(Err(text))` when
+    /// the server refuses the query (e.g. a filter it does not support yet).
+    pub async fn list(
+        &self,
+        http: &reqwest::Client,
+        query: &[(&str, String)],
+    ) -> anyhow::Result<Result<usize, String>> {
+        let r = http
+            .get(format!("{}/api/cte/indicators/", self.base))
+            .header("Authorization", &self.bearer)
+            .query(query)
+            .send()
+            .await?;
+        let status = r.status();
+        let bytes = r.bytes().await?;
+        if status.is_success() {
+            Ok(Ok(bytes.len()))
+        } else if status.is_client_error() {
+            Ok(Err(format!(
+                "{status}: {}",
+                String::from_utf8_lossy(&bytes)
+            )))
+        } else {
+            bail!("GET /api/cte/indicators/ answered {status}")
+        }
+    }
+}
