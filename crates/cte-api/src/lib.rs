@@ -15,6 +15,7 @@ mod wire;
 use std::future::Future;
 use std::sync::Arc;
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
@@ -24,6 +25,10 @@ pub use error::ApiError;
 
 /// Where handlers get the time from; tests pass a fixed clock.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// Largest request body of the indicator routes. axum's default of 2 MB refuses a POST of 10,000
+/// IoCs (about 3 MB), a batch size CE's feeds use (`RETRACTION_IOC_BATCH_SIZE`, share batches).
+const INDICATORS_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Shared state of the API.
 #[derive(Clone)]
@@ -95,13 +100,15 @@ pub fn router(state: AppState) -> Router {
             "/api/cte/indicators/",
             get(indicators::list)
                 .post(indicators::upsert)
-                .patch(indicators::update),
+                .patch(indicators::update)
+                .layer(DefaultBodyLimit::max(INDICATORS_BODY_LIMIT)),
         )
         .route(
             "/api/cte/indicators",
             get(indicators::list)
                 .post(indicators::upsert)
-                .patch(indicators::update),
+                .patch(indicators::update)
+                .layer(DefaultBodyLimit::max(INDICATORS_BODY_LIMIT)),
         )
         .route(
             "/api/cte/indicators/bulk",
