@@ -91,7 +91,19 @@ pub struct Server {
 }
 
 impl Drop for Server {
+    /// SIGTERM first, so the server (or a profiler wrapping it) shuts down cleanly; SIGKILL if it
+    /// has not exited after five seconds.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -143,7 +155,7 @@ impl Server {
             .arg(format!("127.0.0.1:{port}"))
             .env("CTE_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(std::fs::File::create(dir.path().join("cte-server.log"))?)
             .spawn()
             .context("cannot start cte-server")?;
         let pid = child.id();
