@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use cte_core::auth::Scope;
 use cte_core::filter::Filter;
 use cte_core::query::{ListQuery, Locator, SortKey};
@@ -13,7 +14,7 @@ use serde_json::{json, Value};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
-use crate::wire::{indicator_out, value_of, IndicatorIn};
+use crate::wire::{indicator_out, value_of, IndicatorIn, IndicatorsOut};
 use crate::AppState;
 
 /// CE's `API_MAX_LIMIT`.
@@ -45,7 +46,7 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Query(p): Query<ListParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(Scope::CteRead)?;
     let limit = p.limit.unwrap_or(10);
     if limit > MAX_LIMIT {
@@ -58,7 +59,7 @@ pub(crate) async fn list(
         let n = state
             .run(move |store| store.count_indicators(&filter))
             .await?;
-        return Ok(Json(json!({ "count": n })));
+        return Ok(Json(json!({ "count": n })).into_response());
     }
     let query = ListQuery {
         filter,
@@ -70,7 +71,7 @@ pub(crate) async fn list(
     let page = state
         .run(move |store| store.list_indicators(&query))
         .await?;
-    Ok(Json(Value::Array(page.iter().map(indicator_out).collect())))
+    Ok(Json(IndicatorsOut(page)).into_response())
 }
 
 /// `POST /api/cte/indicators/`: a JSON array of `IndicatorIn`, stored all or nothing → 201 with
@@ -79,7 +80,7 @@ pub(crate) async fn upsert(
     State(state): State<AppState>,
     caller: Caller,
     Json(body): Json<Value>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(Scope::CteWrite)?;
     let Value::Array(items) = body else {
         return Err(ApiError::Unprocessable(
@@ -107,10 +108,7 @@ pub(crate) async fn upsert(
     let stored = state
         .run(move |store| ingest(store, raws, ReportKind::Api, now, true))
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Value::Array(stored.iter().map(indicator_out).collect())),
-    ))
+    Ok((StatusCode::CREATED, Json(IndicatorsOut(stored))).into_response())
 }
 
 #[derive(Deserialize)]
