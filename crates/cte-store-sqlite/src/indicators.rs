@@ -19,48 +19,74 @@ fn corrupt(msg: String) -> StoreError {
     StoreError::from(SqliteError::Corrupt(msg))
 }
 
+const HEAD_COLUMNS: &str =
+    "id, value, type, test, safe, active, expires_at, internal_hits, external_hits, shared_with";
+
+/// The `indicators` row of an indicator, as read by a `SELECT HEAD_COLUMNS`.
+fn head_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Indicator, String, String)> {
+    Ok((
+        r.get(0)?,
+        Indicator {
+            value: r.get(1)?,
+            kind: IndicatorKind::Url,
+            test: r.get(3)?,
+            safe: r.get(4)?,
+            active: r.get(5)?,
+            expires_at: opt_time(r.get(6)?),
+            internal_hits: r.get::<_, i64>(7)? as u64,
+            external_hits: r.get::<_, i64>(8)? as u64,
+            shared_with: Vec::new(),
+            sources: Vec::new(),
+        },
+        r.get(2)?,
+        r.get(9)?,
+    ))
+}
+
+/// Completes a head read by [`head_from_row`] with its kind, `shared_with` and source records.
+fn finish_load(
+    tx: &Transaction<'_>,
+    (id, mut ind, kind, shared): (i64, Indicator, String, String),
+) -> StoreResult<(i64, Indicator)> {
+    ind.kind = kind.parse().map_err(corrupt)?;
+    ind.shared_with =
+        serde_json::from_str(&shared).map_err(|e| corrupt(format!("shared_with: {e}")))?;
+    ind.sources = load_sources(tx, id)?;
+    Ok((id, ind))
+}
+
 /// Loads the whole document of the indicator with row id `id`.
 fn load_by_id(tx: &Transaction<'_>, id: i64) -> StoreResult<Option<Indicator>> {
     let mut stmt = tx
-        .prepare_cached(
-            "SELECT value, type, test, safe, active, expires_at, internal_hits, external_hits, shared_with
-             FROM indicators WHERE id = ?1",
-        )
+        .prepare_cached(&format!(
+            "SELECT {HEAD_COLUMNS} FROM indicators WHERE id = ?1"
+        ))
         .map_err(sql)?;
     let head = stmt
-        .query_row([id], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, bool>(2)?,
-                r.get::<_, bool>(3)?,
-                r.get::<_, bool>(4)?,
-                r.get::<_, Option<i64>>(5)?,
-                r.get::<_, i64>(6)?,
-                r.get::<_, i64>(7)?,
-                r.get::<_, String>(8)?,
-            ))
-        })
+        .query_row([id], head_from_row)
         .optional()
         .map_err(sql)?;
-    let Some((value, kind, test, safe, active, expires, ih, eh, shared)) = head else {
-        return Ok(None);
-    };
-    let kind: IndicatorKind = kind.parse().map_err(corrupt)?;
-    let shared_with: Vec<String> =
-        serde_json::from_str(&shared).map_err(|e| corrupt(format!("shared_with: {e}")))?;
-    Ok(Some(Indicator {
-        value,
-        kind,
-        test,
-        safe,
-        active,
-        expires_at: opt_time(expires),
-        internal_hits: ih as u64,
-        external_hits: eh as u64,
-        shared_with,
-        sources: load_sources(tx, id)?,
-    }))
+    match head {
+        Some(head) => Ok(Some(finish_load(tx, head)?.1)),
+        None => Ok(None),
+    }
+}
+
+/// Loads the row id and whole document of the indicator `value`, with one query for the head.
+fn load_with_id(tx: &Transaction<'_>, value: &str) -> StoreResult<Option<(i64, Indicator)>> {
+    let mut stmt = tx
+        .prepare_cached(&format!(
+            "SELECT {HEAD_COLUMNS} FROM indicators WHERE value = ?1"
+        ))
+        .map_err(sql)?;
+    let head = stmt
+        .query_row([value], head_from_row)
+        .optional()
+        .map_err(sql)?;
+    match head {
+        Some(head) => Ok(Some(finish_load(tx, head)?)),
+        None => Ok(None),
+    }
 }
 
 fn load_sources(tx: &Transaction<'_>, id: i64) -> StoreResult<Vec<SourceRecord>> {
@@ -137,10 +163,7 @@ fn id_of(tx: &Transaction<'_>, value: &str) -> StoreResult<Option<i64>> {
 }
 
 pub(crate) fn load_by_value(tx: &Transaction<'_>, value: &str) -> StoreResult<Option<Indicator>> {
-    match id_of(tx, value)? {
-        Some(id) => load_by_id(tx, id),
-        None => Ok(None),
-    }
+    Ok(load_with_id(tx, value)?.map(|(_, ind)| ind))
 }
 
 /// Reconciles each observation with what is stored and writes the result back.
@@ -166,11 +189,12 @@ pub(crate) fn ingest(tx: &Transaction<'_>, batch: &IngestBatch<'_>) -> StoreResu
                 obs.source
             ))
         })?;
-        let id = id_of(tx, &obs.value)?;
-        let existing = match id {
-            Some(id) => load_by_id(tx, id)?,
-            None => None,
+        let (id, existing) = match load_with_id(tx, &obs.value)? {
+            Some((id, ind)) => (Some(id), Some(ind)),
+            None => (None, None),
         };
+        // The tags this source had stored, so unchanged tag rows are not rewritten.
+        let mut stored_tags = None;
         if let Some(old) = &existing {
             if old.kind != obs.kind {
                 return Err(StoreError::Invalid(format!(
@@ -178,6 +202,7 @@ pub(crate) fn ingest(tx: &Transaction<'_>, batch: &IngestBatch<'_>) -> StoreResu
                     obs.value, old.kind, obs.kind
                 )));
             }
+            stored_tags = old.source(&obs.source).map(|s| s.tags.clone());
         }
         let merged = merge(
             existing,
@@ -193,7 +218,7 @@ pub(crate) fn ingest(tx: &Transaction<'_>, batch: &IngestBatch<'_>) -> StoreResu
             .iter()
             .position(|s| s.source == obs.source)
             .expect("merge keeps the reporting source");
-        write_source(tx, id, seq, &merged.sources[seq])?;
+        write_source(tx, id, seq, &merged.sources[seq], stored_tags.as_deref())?;
         if batch.return_indicators {
             match position.get(&merged.value) {
                 Some(&i) => out[i] = merged,
@@ -254,7 +279,16 @@ fn write_head(tx: &Transaction<'_>, id: Option<i64>, ind: &Indicator) -> StoreRe
     }
 }
 
-fn write_source(tx: &Transaction<'_>, id: i64, seq: usize, s: &SourceRecord) -> StoreResult<()> {
+/// Writes one source record. `stored_tags` are the record's tags as stored before (`None` when the
+/// record is new): tag rows are only written where they changed, and an append (what
+/// reconciliation does unless the source overwrites tags) only inserts the new ones.
+fn write_source(
+    tx: &Transaction<'_>,
+    id: i64,
+    seq: usize,
+    s: &SourceRecord,
+    stored_tags: Option<&[String]>,
+) -> StoreResult<()> {
     let mut stmt = tx
         .prepare_cached(
             "INSERT INTO indicator_sources (indicator_id, source, seq, first_seen, last_seen, reputation, severity,
@@ -283,25 +317,49 @@ fn write_source(tx: &Transaction<'_>, id: i64, seq: usize, s: &SourceRecord) -> 
         s.retracted
     ])
     .map_err(sql)?;
-    let mut del = tx
-        .prepare_cached("DELETE FROM source_tags WHERE indicator_id = ?1 AND source = ?2")
-        .map_err(sql)?;
-    del.execute(params![id, s.source]).map_err(sql)?;
-    let mut ins = tx
-        .prepare_cached(
-            "INSERT INTO source_tags (indicator_id, source, tag, seq) VALUES (?1, ?2, ?3, ?4)",
-        )
-        .map_err(sql)?;
-    for (i, tag) in s.tags.iter().enumerate() {
-        ins.execute(params![id, s.source, tag, i as i64])
-            .map_err(|e| match &e {
-                rusqlite::Error::SqliteFailure(f, _)
-                    if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
-                {
-                    StoreError::Invalid(format!("Tag '{tag}' does not exist."))
-                }
-                _ => sql(e),
-            })?;
+    let tag_error = |tag: &str, e: rusqlite::Error| match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
+        {
+            StoreError::Invalid(format!("Tag '{tag}' does not exist."))
+        }
+        _ => sql(e),
+    };
+    match stored_tags {
+        Some(old) if s.tags.starts_with(old) => {
+            // Stored seqs may have gaps (bulk tag removal), so appended tags go after the largest.
+            let mut append = tx
+                .prepare_cached(
+                    "INSERT INTO source_tags (indicator_id, source, tag, seq)
+                     SELECT ?1, ?2, ?3, COALESCE(MAX(seq) + 1, 0) FROM source_tags
+                     WHERE indicator_id = ?1 AND source = ?2",
+                )
+                .map_err(sql)?;
+            for tag in &s.tags[old.len()..] {
+                append
+                    .execute(params![id, s.source, tag])
+                    .map_err(|e| tag_error(tag, e))?;
+            }
+        }
+        stored => {
+            if stored.is_some() {
+                let mut del = tx
+                    .prepare_cached(
+                        "DELETE FROM source_tags WHERE indicator_id = ?1 AND source = ?2",
+                    )
+                    .map_err(sql)?;
+                del.execute(params![id, s.source]).map_err(sql)?;
+            }
+            let mut ins = tx
+                .prepare_cached(
+                    "INSERT INTO source_tags (indicator_id, source, tag, seq) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(sql)?;
+            for (i, tag) in s.tags.iter().enumerate() {
+                ins.execute(params![id, s.source, tag, i as i64])
+                    .map_err(|e| tag_error(tag, e))?;
+            }
+        }
     }
     Ok(())
 }

@@ -407,3 +407,85 @@ fn reopening_keeps_data_and_schema_version() {
     let s = SqliteStore::open(&path).unwrap();
     assert_eq!(s.tags().unwrap().len(), 1);
 }
+
+/// Ingest only writes the tag rows that changed: an append after a bulk removal (which leaves a gap
+/// in the stored order) keeps the order, a repeat changes nothing, an overwrite replaces them.
+#[test]
+fn reingest_keeps_tag_order_through_appends_gaps_and_overwrites() {
+    let (_d, s) = store();
+    for t in ["a", "b", "c", "d", "x"] {
+        s.insert_tag(&Tag {
+            name: t.into(),
+            color: "#fff".into(),
+        })
+        .unwrap();
+    }
+    let tags = |s: &SqliteStore| {
+        s.indicator("t.example").unwrap().unwrap().sources[0]
+            .tags
+            .clone()
+    };
+    ingest(
+        &s,
+        &[obs(
+            "t.example",
+            IndicatorKind::Domain,
+            "DW",
+            &["a", "b", "c"],
+            1,
+        )],
+    );
+    s.edit_tags(
+        &Locator::Values {
+            values: vec!["t.example".into()],
+            source: None,
+        },
+        &[],
+        &["b".into()],
+    )
+    .unwrap();
+    let out = ingest(
+        &s,
+        &[obs(
+            "t.example",
+            IndicatorKind::Domain,
+            "DW",
+            &["d", "b"],
+            2,
+        )],
+    );
+    assert_eq!(tags(&s), vec!["a", "c", "d", "b"]);
+    assert_eq!(out[0].sources[0].tags, tags(&s));
+    ingest(
+        &s,
+        &[obs(
+            "t.example",
+            IndicatorKind::Domain,
+            "DW",
+            &["c", "a"],
+            3,
+        )],
+    );
+    assert_eq!(tags(&s), vec!["a", "c", "d", "b"]);
+
+    let mut overwrite = config("DW");
+    overwrite.tags_aggregate_strategy = TagStrategy::Overwrite;
+    let p: HashMap<String, SourcePolicy> = [("DW".to_string(), overwrite.source_policy())].into();
+    let out = s
+        .ingest(&IngestBatch {
+            observations: &[obs(
+                "t.example",
+                IndicatorKind::Domain,
+                "DW",
+                &["x", "a"],
+                4,
+            )],
+            policies: &p,
+            report: ReportKind::Pull,
+            now: t0(),
+            return_indicators: true,
+        })
+        .unwrap();
+    assert_eq!(tags(&s), vec!["x", "a"]);
+    assert_eq!(out[0].sources[0].tags, tags(&s));
+}
