@@ -176,7 +176,8 @@ impl NetskopeClient {
 
     fn note_rate(&self, rate: &RateHeaders) {
         if let Some(wait) = rate.exhausted_for() {
-            let until = Instant::now() + wait.min(self.settings.retry.max_delay);
+            // Bounded like a retry wait, so a bogus header cannot stall the worker.
+            let until = Instant::now() + wait.min(self.settings.retry.max_elapsed);
             let mut guard = self.not_before.lock().unwrap_or_else(|p| p.into_inner());
             *guard = Some(guard.map_or(until, |t| t.max(until)));
         }
