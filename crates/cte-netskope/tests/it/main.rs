@@ -6,4 +6,5 @@ mod errors;
 mod hash_lists;
 mod retries;
 mod support;
+mod transport;
 mod url_lists;
