@@ -72,6 +72,18 @@ impl NetskopeClient {
             .user_agent(settings.user_agent.clone())
             .redirect(reqwest::redirect::Policy::none())
             .danger_accept_invalid_certs(!settings.ssl_validation);
+        if let Some(pem) = &settings.extra_ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                .map_err(|e| SettingsError::InvalidCertificate(error_chain(&e)))?;
+            if certs.is_empty() {
+                return Err(SettingsError::InvalidCertificate(
+                    "no certificate in the PEM".to_owned(),
+                ));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
         builder = match (&settings.proxy, settings.use_system_proxy) {
             (Some(proxy), _) => {
                 let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| {
@@ -176,7 +188,8 @@ impl NetskopeClient {
 
     fn note_rate(&self, rate: &RateHeaders) {
         if let Some(wait) = rate.exhausted_for() {
-            let until = Instant::now() + wait.min(self.settings.retry.max_delay);
+            // Bounded like a retry wait, so a bogus header cannot stall the worker.
+            let until = Instant::now() + wait.min(self.settings.retry.max_elapsed);
             let mut guard = self.not_before.lock().unwrap_or_else(|p| p.into_inner());
             *guard = Some(guard.map_or(until, |t| t.max(until)));
         }
