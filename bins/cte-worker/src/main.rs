@@ -83,7 +83,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         let connector = NetskopeConnector::default();
         let clock = chrono::Utc::now;
         match cli.command {
-            Command::Pull { once, configurations } => {
+            Command::Pull {
+                once,
+                configurations,
+            } => {
                 if !once {
                     return run_loop(store.as_ref(), &connector, &options, &stop).await;
                 }
@@ -115,7 +118,8 @@ async fn run_loop(
             .filter(|c| c.plugin == PluginKind::Netskope && c.active)
             .filter(|c| {
                 let every = chrono::Duration::seconds(
-                    (c.poll_interval.saturating_mul(c.poll_interval_unit.seconds())) as i64,
+                    (c.poll_interval
+                        .saturating_mul(c.poll_interval_unit.seconds())) as i64,
                 );
                 c.pull.last_run_at.is_none_or(|t| t + every <= now)
             })

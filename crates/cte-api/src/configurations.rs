@@ -115,7 +115,8 @@ pub(crate) async fn update(
         .ok_or_else(|| {
             ApiError::NotFound(format!("Configuration with name '{name}' does not exist."))
         })?;
-    let recheck = body.tenant.is_some() || body.parameters.is_some() || body.ssl_validation.is_some();
+    let recheck =
+        body.tenant.is_some() || body.parameters.is_some() || body.ssl_validation.is_some();
     body.apply(&mut config).map_err(ApiError::Unprocessable)?;
     if config.plugin.is_netskope() {
         check_netskope(&state, &mut config, recheck).await?;

@@ -85,7 +85,9 @@ impl TenantIn {
         if let Some(v) = self.tenant_name {
             let v = v.trim().trim_end_matches('/').to_string();
             if v.is_empty() {
-                return Err(ApiError::Unprocessable("tenantName must not be empty.".into()));
+                return Err(ApiError::Unprocessable(
+                    "tenantName must not be empty.".into(),
+                ));
             }
             t.tenant_name = v;
         }
@@ -99,9 +101,12 @@ impl TenantIn {
             t.v2_token = Token::new(v.trim());
         }
         if let Some(v) = self.initial_range {
-            t.initial_range_days = u32::try_from(v).ok().filter(|d| *d <= 365).ok_or_else(|| {
-                ApiError::Unprocessable(format!("initialRange must be between 0 and 365 days; got {v}."))
-            })?;
+            t.initial_range_days =
+                u32::try_from(v).ok().filter(|d| *d <= 365).ok_or_else(|| {
+                    ApiError::Unprocessable(format!(
+                        "initialRange must be between 0 and 365 days; got {v}."
+                    ))
+                })?;
         }
         if let Some(v) = self.use_system_proxy {
             t.use_system_proxy = v;
@@ -146,7 +151,11 @@ pub(crate) async fn create(
     };
     body.apply(&mut tenant)?;
     let lookup = tenant.name.clone();
-    if state.run(move |store| store.tenant(&lookup)).await?.is_some() {
+    if state
+        .run(move |store| store.tenant(&lookup))
+        .await?
+        .is_some()
+    {
         return Err(ApiError::Unprocessable(format!(
             "Tenant with name '{}' already exists.",
             tenant.name

@@ -388,7 +388,10 @@ async fn pull_type(
                 &cp,
             )?;
         }
-        if report.pages % u64::from(options.progress_every.max(1)) == 0 {
+        if report
+            .pages
+            .is_multiple_of(u64::from(options.progress_every.max(1)))
+        {
             tracing::info!(configuration = %config.name, %alert_type, pages = report.pages, alerts = report.alerts,
                 elapsed_s = started.elapsed().as_secs(), "pull in progress");
         }

@@ -29,7 +29,7 @@ impl TenantConnector for NetskopeConnector {
         settings.ssl_validation = ssl_validation;
         settings.use_system_proxy = tenant.use_system_proxy;
         if let Some(retry) = &self.retry {
-            settings.retry = retry.clone();
+            settings.retry = *retry;
         }
         let client = NetskopeClient::new(settings)
             .map_err(|e| TenantError::InvalidInput(format!("tenant '{}': {e}", tenant.name)))?;
