@@ -258,3 +258,66 @@ async fn regex_lists_round_trip() {
         UrlListType::Regex
     );
 }
+
+#[tokio::test]
+async fn create_whose_answer_was_lost_is_not_reported_as_a_name_clash() {
+    let fx = start_default().await;
+    let urls = strings(&["lost.example"]);
+    // Stand-in for an attempt the tenant applied before answering 503: the list already exists
+    // with exactly this content, so the retry meets the taken name.
+    fx.client
+        .create_url_list("ce_lost", &urls, UrlListType::Exact)
+        .await
+        .unwrap();
+    fx.sim.state().clear_requests();
+    fx.sim.inject_fault(netskope_sim::Fault::fail(
+        503,
+        1,
+        Some("/api/v2/policy/urllist"),
+    ));
+    let list = fx
+        .client
+        .create_url_list("ce_lost", &urls, UrlListType::Exact)
+        .await
+        .unwrap();
+    assert_eq!((list.name.as_str(), list.urls.clone()), ("ce_lost", urls));
+    let summary: Vec<(String, u16)> = fx
+        .request_summary()
+        .into_iter()
+        .map(|(m, _, s)| (m, s))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("POST".into(), 503),
+            ("POST".into(), 400),
+            ("GET".into(), 200)
+        ]
+    );
+
+    // Without a possibly-applied attempt, or with other content, the clash is reported.
+    let err = fx
+        .client
+        .create_url_list("ce_lost", &strings(&["lost.example"]), UrlListType::Exact)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, TenantError::Rejected { status: 400, .. }),
+        "{err:?}"
+    );
+    fx.sim.inject_fault(netskope_sim::Fault::fail(
+        503,
+        1,
+        Some("/api/v2/policy/urllist"),
+    ));
+    let err = fx
+        .client
+        .create_url_list("ce_lost", &strings(&["other.example"]), UrlListType::Exact)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, TenantError::Rejected { status: 400, .. }),
+        "{err:?}"
+    );
+    assert_eq!(fx.sim.state().url_lists().len(), 1);
+}
