@@ -6,7 +6,8 @@ use cte_core::auth::Scope;
 use cte_core::filter::Filter;
 use cte_core::query::{ListQuery, Locator, SortKey};
 use cte_core::reconcile::ReportKind;
-use cte_engine::{ingest, IngestError, Rejection};
+use cte_engine::ingest::{self, ingest};
+use cte_engine::{IngestError, Rejection};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -88,11 +89,15 @@ pub(crate) async fn upsert(
     };
     let total = items.len();
     let mut raws = Vec::with_capacity(total);
+    let mut positions = Vec::with_capacity(total);
     let mut rejected = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
         let value = value_of(&item);
         match IndicatorIn::parse(item) {
-            Ok(r) => raws.push(r),
+            Ok(r) => {
+                raws.push(r);
+                positions.push(index);
+            }
             Err(reason) => rejected.push(Rejection {
                 index,
                 value,
@@ -101,6 +106,16 @@ pub(crate) async fn upsert(
         }
     }
     if !rejected.is_empty() {
+        // List the problems of the well-formed elements too (unknown source or tag, bad value),
+        // renumbered to their place in the request.
+        let others = state
+            .run(move |store| ingest::check(store, &raws))
+            .await?;
+        rejected.extend(others.into_iter().map(|r| Rejection {
+            index: positions[r.index],
+            ..r
+        }));
+        rejected.sort_by_key(|r| r.index);
         return Err(IngestError::Rejected { rejected, total }.into());
     }
     let now = state.now();

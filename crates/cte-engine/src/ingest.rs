@@ -99,6 +99,20 @@ pub enum IngestError {
     Store(#[from] StoreError),
 }
 
+/// A batch checked and normalised, with the elements that failed.
+struct Prepared {
+    policies: HashMap<String, Option<SourcePolicy>>,
+    observations: Vec<(usize, Observation)>,
+    rejected: Vec<Rejection>,
+}
+
+/// Checks `batch` without storing anything: every refused element, by position in `batch`
+/// (empty when the whole batch would be accepted). Callers that refuse some elements for their
+/// own reasons use this to list the others' problems in the same answer.
+pub fn check(store: &dyn Store, batch: &[RawIndicator]) -> Result<Vec<Rejection>, StoreError> {
+    Ok(prepare(store, batch.to_vec())?.rejected)
+}
+
 /// Validates, normalises and reconciles `batch` into `store` (all or nothing), returning the stored
 /// indicators when `return_indicators` is set.
 pub fn ingest(
@@ -109,6 +123,30 @@ pub fn ingest(
     return_indicators: bool,
 ) -> Result<Vec<Indicator>, IngestError> {
     let total = batch.len();
+    let Prepared {
+        policies,
+        observations,
+        rejected,
+    } = prepare(store, batch)?;
+    if !rejected.is_empty() {
+        return Err(IngestError::Rejected { rejected, total });
+    }
+
+    let policies: HashMap<String, SourcePolicy> = policies
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect();
+    let observations: Vec<Observation> = observations.into_iter().map(|(_, o)| o).collect();
+    Ok(store.ingest(&IngestBatch {
+        observations: &observations,
+        policies: &policies,
+        report,
+        now,
+        return_indicators,
+    })?)
+}
+
+fn prepare(store: &dyn Store, batch: Vec<RawIndicator>) -> Result<Prepared, StoreError> {
     let mut rejected = Vec::new();
     let mut policies: HashMap<String, Option<SourcePolicy>> = HashMap::new();
     let mut tag_names: Vec<String> = Vec::new();
@@ -214,21 +252,10 @@ pub fn ingest(
             }
         }
     }
-    if !rejected.is_empty() {
-        rejected.sort_by_key(|r| r.index);
-        return Err(IngestError::Rejected { rejected, total });
-    }
-
-    let policies: HashMap<String, SourcePolicy> = policies
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k, v)))
-        .collect();
-    let observations: Vec<Observation> = observations.into_iter().map(|(_, o)| o).collect();
-    Ok(store.ingest(&IngestBatch {
-        observations: &observations,
-        policies: &policies,
-        report,
-        now,
-        return_indicators,
-    })?)
+    rejected.sort_by_key(|r| r.index);
+    Ok(Prepared {
+        policies,
+        observations,
+        rejected,
+    })
 }
