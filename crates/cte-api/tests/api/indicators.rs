@@ -302,10 +302,11 @@ async fn reconciliation_follows_last_seen() {
 
 #[tokio::test]
 async fn expiry_defaults_to_now_plus_age_after_days() {
-    let app = TestApp::new().await;
+    let mut app = TestApp::new().await;
     app.source("Aged", json!({"ageAfterDays": 30})).await;
     app.source("Never", json!({"ageAfterDays": 0})).await;
     app.advance(Duration::hours(5));
+    app.relogin_admin().await;
     let now = app.now();
     let got = app
         .ingest(json!([
