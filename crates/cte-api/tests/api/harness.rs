@@ -299,6 +299,20 @@ impl TestApp {
     }
 }
 
+/// Asserts that nothing a client can read changed since `before` (from [`TestApp::snapshot`]),
+/// printing at most a short excerpt of each side.
+#[track_caller]
+pub fn assert_unchanged(before: &Value, after: &Value) {
+    if before != after {
+        let short = |v: &Value| v.to_string().chars().take(3000).collect::<String>();
+        panic!(
+            "stored state changed\nbefore: {}\nafter:  {}",
+            short(before),
+            short(after)
+        );
+    }
+}
+
 /// Percent-encodes for forms and query strings.
 pub fn enc(s: &str) -> String {
     let mut out = String::new();
