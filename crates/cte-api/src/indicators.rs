@@ -108,9 +108,7 @@ pub(crate) async fn upsert(
     if !rejected.is_empty() {
         // List the problems of the well-formed elements too (unknown source or tag, bad value),
         // renumbered to their place in the request.
-        let others = state
-            .run(move |store| ingest::check(store, &raws))
-            .await?;
+        let others = state.run(move |store| ingest::check(store, &raws)).await?;
         rejected.extend(others.into_iter().map(|r| Rejection {
             index: positions[r.index],
             ..r

@@ -9,7 +9,7 @@ use crate::harness::*;
 const INVALID_CLIENT: &str = "Invalid client_id/client_secret provided.";
 const INVALID_BEARER: &str = "Could not validate credentials.";
 
-fn creds_form<'a>(c: &'a Creds) -> Vec<(&'a str, &'a str)> {
+fn creds_form(c: &Creds) -> Vec<(&str, &str)> {
     vec![
         ("grant_type", "client_credentials"),
         ("client_id", &c.client_id),
@@ -71,7 +71,11 @@ async fn five_failures_lock_the_token_for_two_minutes() {
         ("client_secret", "wrong"),
     ];
     for _ in 0..4 {
-        assert_error(&app.auth(&bad).await, StatusCode::UNAUTHORIZED, INVALID_CLIENT);
+        assert_error(
+            &app.auth(&bad).await,
+            StatusCode::UNAUTHORIZED,
+            INVALID_CLIENT,
+        );
     }
     let locked = app.auth(&bad).await;
     assert_eq!(locked.0, StatusCode::UNAUTHORIZED);
@@ -97,7 +101,11 @@ async fn five_failures_lock_the_token_for_two_minutes() {
 
     // A success resets the counter: four more failures do not lock.
     for _ in 0..4 {
-        assert_error(&app.auth(&bad).await, StatusCode::UNAUTHORIZED, INVALID_CLIENT);
+        assert_error(
+            &app.auth(&bad).await,
+            StatusCode::UNAUTHORIZED,
+            INVALID_CLIENT,
+        );
     }
     assert_eq!(app.auth(&creds_form(&c)).await.0, StatusCode::OK);
 }
@@ -134,7 +142,11 @@ async fn scope_parameter_narrows_and_refuses_what_the_token_lacks() {
     for scope in ["admin", "cte_read admin", "root"] {
         let mut form = creds_form(&c);
         form.push(("scope", scope));
-        assert_error(&app.auth(&form).await, StatusCode::FORBIDDEN, "Unauthorized");
+        assert_error(
+            &app.auth(&form).await,
+            StatusCode::FORBIDDEN,
+            "Unauthorized",
+        );
     }
 }
 
@@ -223,13 +235,22 @@ async fn bearer_must_be_present_and_valid() {
     let bad = app.get("not-a-token", "/api/cte/indicators/").await;
     assert_error(&bad, StatusCode::UNAUTHORIZED, INVALID_BEARER);
 
-    for header_value in ["Basic abc", "Bearer", "Bearer ", &format!("Token {}", app.admin)] {
+    for header_value in [
+        "Basic abc",
+        "Bearer",
+        "Bearer ",
+        &format!("Token {}", app.admin),
+    ] {
         let req = Request::builder()
             .uri("/api/cte/tags")
             .header(header::AUTHORIZATION, header_value)
             .body(axum::body::Body::empty())
             .unwrap();
-        assert_error(&app.call(req).await, StatusCode::UNAUTHORIZED, INVALID_BEARER);
+        assert_error(
+            &app.call(req).await,
+            StatusCode::UNAUTHORIZED,
+            INVALID_BEARER,
+        );
     }
 
     // The scheme is case-insensitive.
@@ -283,16 +304,44 @@ async fn each_route_checks_its_scope() {
     let before = app.snapshot().await;
 
     let write_routes = [
-        (Method::POST, "/api/cte/indicators/", json!([{"value": "5.6.7.8", "type": "ipv4", "source": "DW"}])),
+        (
+            Method::POST,
+            "/api/cte/indicators/",
+            json!([{"value": "5.6.7.8", "type": "ipv4", "source": "DW"}]),
+        ),
         (Method::POST, "/api/cte/indicators", json!([])),
-        (Method::PATCH, "/api/cte/indicators/", json!({"value": "1.2.3.4", "type": "ipv4", "source": "DW", "reputation": 9})),
-        (Method::PATCH, "/api/cte/indicators/bulk", json!({"locator": {"values": ["1.2.3.4"]}, "tags": {"remove": ["t"]}})),
-        (Method::DELETE, "/api/cte/indicators/bulk", json!({"values": ["1.2.3.4"]})),
+        (
+            Method::PATCH,
+            "/api/cte/indicators/",
+            json!({"value": "1.2.3.4", "type": "ipv4", "source": "DW", "reputation": 9}),
+        ),
+        (
+            Method::PATCH,
+            "/api/cte/indicators/bulk",
+            json!({"locator": {"values": ["1.2.3.4"]}, "tags": {"remove": ["t"]}}),
+        ),
+        (
+            Method::DELETE,
+            "/api/cte/indicators/bulk",
+            json!({"values": ["1.2.3.4"]}),
+        ),
         (Method::POST, "/api/cte/tags", json!({"name": "u"})),
         (Method::DELETE, "/api/cte/tags", json!({"name": "t"})),
-        (Method::POST, "/api/cte/plugins/configurations/api_sources", json!({"name": "X"})),
-        (Method::PATCH, "/api/cte/plugins/configurations", json!({"name": "DW", "reputation": 3})),
-        (Method::DELETE, "/api/cte/configuration", json!({"name": "DW", "keepData": false})),
+        (
+            Method::POST,
+            "/api/cte/plugins/configurations/api_sources",
+            json!({"name": "X"}),
+        ),
+        (
+            Method::PATCH,
+            "/api/cte/plugins/configurations",
+            json!({"name": "DW", "reputation": 3}),
+        ),
+        (
+            Method::DELETE,
+            "/api/cte/configuration",
+            json!({"name": "DW", "keepData": false}),
+        ),
     ];
     for (method, uri, body) in &write_routes {
         let got = app
@@ -303,7 +352,11 @@ async fn each_route_checks_its_scope() {
     let admin_routes = [
         (Method::GET, "/api/users/tokens", None),
         (Method::POST, "/api/users/tokens?description=x", None),
-        (Method::DELETE, "/api/users/tokens", Some(json!({"client_id": "x"}))),
+        (
+            Method::DELETE,
+            "/api/users/tokens",
+            Some(json!({"client_id": "x"})),
+        ),
     ];
     for (method, uri, body) in &admin_routes {
         for bearer in [&reader, &writer] {

@@ -119,9 +119,20 @@ async fn create_refuses_bad_fields_and_stores_nothing() {
         dup.1
     );
     let malformed = app
-        .send_raw(Method::POST, CREATE, &app.admin, "application/json", "{\"name\": ")
+        .send_raw(
+            Method::POST,
+            CREATE,
+            &app.admin,
+            "application/json",
+            "{\"name\": ",
+        )
         .await;
-    assert_eq!(malformed.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", malformed.1);
+    assert_eq!(
+        malformed.0,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        malformed.1
+    );
     assert_unchanged(&before, &app.snapshot().await);
 }
 
@@ -160,7 +171,8 @@ async fn unknown_plugin_is_404() {
 #[tokio::test]
 async fn list_filters_by_active_and_hides_parameters_from_readers() {
     let app = TestApp::new().await;
-    app.source("On", json!({"parameters": {"secret": "s"}})).await;
+    app.source("On", json!({"parameters": {"secret": "s"}}))
+        .await;
     app.source("Off", json!({"active": false})).await;
     let names = |v: &Value| {
         v.as_array()
@@ -312,7 +324,11 @@ async fn delete_refuses_unknown_names_and_bad_bodies() {
         )
         .await;
     assert_eq!(unknown.0, StatusCode::NOT_FOUND, "{}", unknown.1);
-    for body in [json!({}), json!({"name": "A", "keepData": "no"}), json!("A")] {
+    for body in [
+        json!({}),
+        json!({"name": "A", "keepData": "no"}),
+        json!("A"),
+    ] {
         let (s, v) = app
             .delete(&app.admin, "/api/cte/configuration", body.clone())
             .await;

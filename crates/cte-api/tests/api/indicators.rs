@@ -83,7 +83,11 @@ async fn seed_example_post_url_with_tags() {
     assert_eq!(s, StatusCode::CREATED, "{body}");
     let value = body[0]["value"].clone();
     assert!(
-        value.as_str().unwrap().to_lowercase().contains("www.dubya.com"),
+        value
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("www.dubya.com"),
         "{value}"
     );
     let want = seed_stored(&value, 5, "", 1);
@@ -165,7 +169,10 @@ async fn post_is_all_or_nothing_and_lists_every_bad_element() {
     let detail = body["detail"].as_str().unwrap();
     assert!(detail.contains("nothing was stored"), "{detail}");
     let errors = body["errors"].as_array().unwrap();
-    let indices: Vec<u64> = errors.iter().map(|e| e["index"].as_u64().unwrap()).collect();
+    let indices: Vec<u64> = errors
+        .iter()
+        .map(|e| e["index"].as_u64().unwrap())
+        .collect();
     assert_eq!(indices, [1, 3, 4, 5, 6, 7]);
     let by_index = |i: u64| errors.iter().find(|e| e["index"] == i).unwrap();
     assert_eq!(by_index(1)["value"], "not-an-ip");
@@ -174,7 +181,10 @@ async fn post_is_all_or_nothing_and_lists_every_bad_element() {
         .unwrap()
         .contains("Configuration with name='Nope' does not exist."));
     assert_eq!(by_index(4)["value"], "4.4.4.4");
-    assert!(by_index(4)["reason"].as_str().unwrap().contains("'unknown_tag'"));
+    assert!(by_index(4)["reason"]
+        .as_str()
+        .unwrap()
+        .contains("'unknown_tag'"));
     assert!(!by_index(4)["reason"].as_str().unwrap().contains("'known'"));
     assert!(by_index(5)["reason"].as_str().unwrap().contains("email"));
     assert!(by_index(6)["reason"].as_str().unwrap().contains("11"));
@@ -204,20 +214,44 @@ async fn post_refuses_each_kind_of_bad_element() {
     };
     let cases = [
         ("unknown tag", with("tags", json!(["nope"])), Some("'nope'")),
-        ("unknown source", with("source", json!("Nope")), Some("Nope")),
+        (
+            "unknown source",
+            with("source", json!("Nope")),
+            Some("Nope"),
+        ),
         ("bad type", with("type", json!("email")), None),
         ("bad severity", with("severity", json!("severe")), None),
         ("reputation 0", with("reputation", json!(0)), None),
         ("reputation 11", with("reputation", json!(11)), None),
         ("reputation text", with("reputation", json!("high")), None),
-        ("bad firstSeen", with("firstSeen", json!("yesterday")), Some("yesterday")),
+        (
+            "bad firstSeen",
+            with("firstSeen", json!("yesterday")),
+            Some("yesterday"),
+        ),
         ("bad lastSeen", with("lastSeen", json!("2022-13-01")), None),
         ("bad expiresAt", with("expiresAt", json!(12345)), None),
-        ("bad extendedInformation", with("extendedInformation", json!("ftp://x")), None),
+        (
+            "bad extendedInformation",
+            with("extendedInformation", json!("ftp://x")),
+            None,
+        ),
         ("bad ipv4", with("value", json!("1.2.3")), None),
-        ("bad sha256", json!({"value": "abc", "type": "sha256", "source": "DW"}), None),
-        ("bad md5", json!({"value": "g".repeat(32), "type": "md5", "source": "DW"}), None),
-        ("bad ipv6", json!({"value": "1.2.3.4", "type": "ipv6", "source": "DW"}), None),
+        (
+            "bad sha256",
+            json!({"value": "abc", "type": "sha256", "source": "DW"}),
+            None,
+        ),
+        (
+            "bad md5",
+            json!({"value": "g".repeat(32), "type": "md5", "source": "DW"}),
+            None,
+        ),
+        (
+            "bad ipv6",
+            json!({"value": "1.2.3.4", "type": "ipv6", "source": "DW"}),
+            None,
+        ),
         ("empty value", with("value", json!("  ")), None),
         ("no value", without("value"), None),
         ("no type", without("type"), None),
@@ -234,8 +268,14 @@ async fn post_refuses_each_kind_of_bad_element() {
         assert_eq!(errors.len(), 1, "{what}: {body}");
         assert_eq!(errors[0]["index"], 1, "{what}: {body}");
         if let Some(n) = needle {
-            assert!(body["detail"].as_str().unwrap().contains(n), "{what}: {body}");
-            assert!(errors[0]["reason"].as_str().unwrap().contains(n), "{what}: {body}");
+            assert!(
+                body["detail"].as_str().unwrap().contains(n),
+                "{what}: {body}"
+            );
+            assert!(
+                errors[0]["reason"].as_str().unwrap().contains(n),
+                "{what}: {body}"
+            );
         }
     }
     assert_unchanged(&before, &app.snapshot().await);
@@ -256,7 +296,13 @@ async fn post_refuses_bodies_that_are_not_arrays() {
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
     }
     let (s, v) = app
-        .send_raw(Method::POST, IND, &app.admin, "application/json", "[{\"value\": ")
+        .send_raw(
+            Method::POST,
+            IND,
+            &app.admin,
+            "application/json",
+            "[{\"value\": ",
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(v["detail"].is_string(), "{v}");
@@ -264,9 +310,7 @@ async fn post_refuses_bodies_that_are_not_arrays() {
         .send_raw(Method::POST, IND, &app.admin, "text/plain", "[]")
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    let (s, v) = app
-        .send(Method::POST, IND, Some(&app.admin), None)
-        .await;
+    let (s, v) = app.send(Method::POST, IND, Some(&app.admin), None).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_unchanged(&before, &app.snapshot().await);
 
@@ -445,7 +489,11 @@ async fn patch_refuses_unknown_values_sources_and_bad_bodies() {
             json!({"value": "1.2.3.4", "type": "ipv4", "source": "DW", "tags": ["nope"]}),
         )
         .await;
-    assert!(unknown_tag.1.to_string().contains("'nope'"), "{}", unknown_tag.1);
+    assert!(
+        unknown_tag.1.to_string().contains("'nope'"),
+        "{}",
+        unknown_tag.1
+    );
     assert_unchanged(&before, &app.snapshot().await);
 }
 
@@ -643,33 +691,40 @@ async fn list_pages_sorts_and_counts() {
     assert_eq!(page[0]["value"], "10.0.0.1");
 
     let (_, page) = app
-        .get(&reader, &format!("{IND}?sort=value&ascending=true&skip=1&limit=2"))
+        .get(
+            &reader,
+            &format!("{IND}?sort=value&ascending=true&skip=1&limit=2"),
+        )
         .await;
     assert_eq!(values(&page), ["10.0.0.10", "10.0.0.11"]);
     let (_, page) = app
-        .get(&reader, &format!("{IND}?sort=value&ascending=false&limit=3"))
+        .get(
+            &reader,
+            &format!("{IND}?sort=value&ascending=false&limit=3"),
+        )
         .await;
     assert_eq!(values(&page), ["10.0.0.9", "10.0.0.8", "10.0.0.7"]);
     let (_, page) = app
-        .get(&reader, &format!("{IND}?sort=sources.reputation&ascending=false&limit=2"))
+        .get(
+            &reader,
+            &format!("{IND}?sort=sources.reputation&ascending=false&limit=2"),
+        )
         .await;
     assert_eq!(page[0]["reputation"], 10);
-    let (_, page) = app
-        .get(&reader, &format!("{IND}?skip=10&limit=100"))
-        .await;
+    let (_, page) = app.get(&reader, &format!("{IND}?skip=10&limit=100")).await;
     assert_eq!(page.as_array().unwrap().len(), 2);
     let (_, page) = app.get(&reader, &format!("{IND}?skip=50")).await;
     assert_eq!(page, json!([]));
     // An unknown sort key is ignored, as CE does.
-    let (s, page) = app.get(&reader, &format!("{IND}?sort=nope&limit=100")).await;
+    let (s, page) = app
+        .get(&reader, &format!("{IND}?sort=nope&limit=100"))
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(page.as_array().unwrap().len(), 12);
 
     let (s, v) = app.get(&reader, &format!("{IND}?aggregate=true")).await;
     assert_eq!((s, v), (StatusCode::OK, json!({"count": 12})));
-    let (s, v) = app
-        .get(&reader, "/api/cte/indicators?aggregate=true")
-        .await;
+    let (s, v) = app.get(&reader, "/api/cte/indicators?aggregate=true").await;
     assert_eq!((s, v), (StatusCode::OK, json!({"count": 12})));
     let (s, v) = app.get(&reader, "/api/cte/indicators?limit=100").await;
     assert_eq!(s, StatusCode::OK);
@@ -686,7 +741,10 @@ async fn list_pages_sorts_and_counts() {
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{q}: {v}");
     }
     let (s, v) = app
-        .get(&reader, &format!("{IND}?skip=18446744073709551615&limit=100"))
+        .get(
+            &reader,
+            &format!("{IND}?skip=18446744073709551615&limit=100"),
+        )
         .await;
     assert_eq!((s, v), (StatusCode::OK, json!([])));
 }
@@ -720,7 +778,12 @@ async fn both_spellings_of_the_indicators_route_work() {
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_json() {
     let app = TestApp::new().await;
-    for uri in ["/api/nope", "/api/cte/indicators/x/y", "/", "/api/cte/tags/"] {
+    for uri in [
+        "/api/nope",
+        "/api/cte/indicators/x/y",
+        "/",
+        "/api/cte/tags/",
+    ] {
         let got = app.get(&app.admin, uri).await;
         assert_error(&got, StatusCode::NOT_FOUND, "Not Found");
         let anon = app.send(Method::GET, uri, None, None).await;
@@ -780,7 +843,10 @@ async fn garbage_bodies_never_cause_5xx_or_changes() {
             let (s, v) = app
                 .send(method.clone(), uri, Some(&app.admin), Some(body))
                 .await;
-            assert!(s.is_success() || s.is_client_error(), "{method} {uri}: {s} {v}");
+            assert!(
+                s.is_success() || s.is_client_error(),
+                "{method} {uri}: {s} {v}"
+            );
         }
     }
     for q in [

@@ -8,8 +8,7 @@ use crate::harness::*;
 
 fn is_id(s: &str, len: usize) -> bool {
     s.len() == len
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
@@ -43,7 +42,9 @@ async fn create_token_with_description_expiry_and_scopes() {
         .await;
     assert_eq!(app.get(&bearer, "/api/cte/tags").await.0, StatusCode::OK);
     assert_eq!(
-        app.post(&bearer, "/api/cte/tags", json!({"name": "x"})).await.0,
+        app.post(&bearer, "/api/cte/tags", json!({"name": "x"}))
+            .await
+            .0,
         StatusCode::FORBIDDEN
     );
 }
@@ -178,6 +179,11 @@ async fn delete_token_revokes_its_bearers() {
     let malformed = app
         .delete(&app.admin, "/api/users/tokens", json!({"id": "x"}))
         .await;
-    assert_eq!(malformed.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", malformed.1);
+    assert_eq!(
+        malformed.0,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        malformed.1
+    );
     assert_unchanged(&before, &app.snapshot().await);
 }
