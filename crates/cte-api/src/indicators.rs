@@ -4,6 +4,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use cte_core::auth::Scope;
 use cte_core::filter::Filter;
+use cte_core::indicator::IndicatorKind;
+use cte_core::normalize::normalize_value;
 use cte_core::query::{ListQuery, Locator, SortKey};
 use cte_core::reconcile::ReportKind;
 use cte_engine::ingest::{self, ingest};
@@ -148,11 +150,15 @@ pub(crate) async fn update(
         let value = r.value.trim().to_string();
         state
             .run(move |store| {
-                let value = match store.indicator(&value)? {
-                    Some(_) => value,
-                    None => value.to_lowercase(),
-                };
-                store.set_retracted(&value, &r.source, r.retracted)
+                let mut stored = None;
+                for candidate in spellings(&value) {
+                    if store.indicator(&candidate)?.is_some() {
+                        stored = Some(candidate);
+                        break;
+                    }
+                }
+                // Absent under every spelling: the store's 404 names the value as sent.
+                store.set_retracted(stored.as_ref().unwrap_or(&value), &r.source, r.retracted)
             })
             .await?;
         return Ok((StatusCode::CREATED, Json(json!(true))));
@@ -188,19 +194,29 @@ pub(crate) async fn update(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
-/// The candidate stored spellings of a value given in a locator: as given, and lower-cased
-/// (hashes and host names are stored lower-case).
-fn locator_values(values: Vec<String>) -> Vec<String> {
-    let mut out = Vec::with_capacity(values.len() * 2);
-    for v in values {
-        let v = v.trim().to_string();
-        let lower = v.to_lowercase();
-        if lower != v {
-            out.push(lower);
+/// The stored spellings a value given without its type may have: as given, lower-cased, and its
+/// canonical form as each kind that accepts it (so `Evil.Example.COM.` finds the domain stored as
+/// `evil.example.com`, as ingest stored it). URLs are left out: a bare host must not reach a URL
+/// indicator through URL canonicalisation.
+fn spellings(v: &str) -> Vec<String> {
+    let v = v.trim();
+    let mut out = vec![v.to_string(), v.to_lowercase()];
+    for kind in IndicatorKind::ALL {
+        if kind == IndicatorKind::Url {
+            continue;
         }
-        out.push(v);
+        if let Ok(canonical) = normalize_value(kind, v) {
+            out.push(canonical);
+        }
     }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|s| seen.insert(s.clone()));
     out
+}
+
+/// Every stored spelling of the values of a locator (see [`spellings`]).
+fn locator_values(values: Vec<String>) -> Vec<String> {
+    values.iter().flat_map(|v| spellings(v)).collect()
 }
 
 #[derive(Deserialize)]

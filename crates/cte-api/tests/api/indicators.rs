@@ -862,3 +862,54 @@ async fn garbage_bodies_never_cause_5xx_or_changes() {
     }
     assert_unchanged(&before, &app.snapshot().await);
 }
+
+#[tokio::test]
+async fn locators_find_an_ioc_by_any_spelling_ingest_accepts() {
+    let app = TestApp::new().await;
+    app.source("A", json!({})).await;
+    app.tag("t").await;
+    // Posted with a trailing dot and capitals: stored as one canonical domain.
+    app.ingest(json!([
+        {"value": "Evil.Example.COM.", "type": "domain", "source": "A"},
+        {"value": SHA.to_uppercase(), "type": "sha256", "source": "A"},
+    ]))
+    .await;
+    assert_eq!(app.count().await, 2);
+
+    // The same spelling finds it again in a bulk edit, a retraction and a bulk delete.
+    let (s, v) = app
+        .patch(
+            &app.admin,
+            BULK,
+            json!({"locator": {"values": ["Evil.Example.COM."]}, "tags": {"add": ["t"]}}),
+        )
+        .await;
+    assert_eq!((s, v), (StatusCode::CREATED, json!({"updated": 1})));
+    let (s, v) = app
+        .patch(
+            &app.admin,
+            IND,
+            json!({"value": "evil.example.com.", "source": "A", "retracted": true}),
+        )
+        .await;
+    assert_eq!((s, v), (StatusCode::CREATED, json!(true)));
+    let stored = app.indicators().await;
+    let dom = stored
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["type"] == "domain")
+        .unwrap();
+    assert_eq!(dom["tags"], json!(["t"]));
+    assert_eq!(dom["sources"][0]["retracted"], true);
+
+    let (s, v) = app
+        .delete(
+            &app.admin,
+            BULK,
+            json!({"values": ["EVIL.example.com.", SHA.to_uppercase()]}),
+        )
+        .await;
+    assert_eq!((s, v), (StatusCode::CREATED, json!({"deleted": 2})));
+    assert_eq!(app.count().await, 0);
+}
