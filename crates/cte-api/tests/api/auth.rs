@@ -230,7 +230,7 @@ async fn bearer_must_be_present_and_valid() {
     let missing = app
         .send(Method::GET, "/api/cte/indicators/", None, None)
         .await;
-    assert_eq!(missing.0, StatusCode::UNAUTHORIZED);
+    assert_error(&missing, StatusCode::UNAUTHORIZED, "Not authenticated");
 
     let bad = app.get("not-a-token", "/api/cte/indicators/").await;
     assert_error(&bad, StatusCode::UNAUTHORIZED, INVALID_BEARER);
@@ -373,4 +373,41 @@ async fn each_route_checks_its_scope() {
         "Not enough permissions.",
     );
     assert_unchanged(&before, &app.snapshot().await);
+}
+
+#[tokio::test]
+async fn ten_failures_lock_for_five_minutes() {
+    let app = TestApp::new().await;
+    let c = app.token(RW, None);
+    let bad = [
+        ("grant_type", "client_credentials"),
+        ("client_id", c.client_id.as_str()),
+        ("client_secret", "wrong"),
+    ];
+    let locked = |v: &serde_json::Value| {
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("This account has been locked")
+    };
+    for _ in 0..5 {
+        app.auth(&bad).await;
+    }
+    app.advance(Duration::minutes(3));
+    for _ in 0..4 {
+        assert_error(
+            &app.auth(&bad).await,
+            StatusCode::UNAUTHORIZED,
+            INVALID_CLIENT,
+        );
+    }
+    let (s, v) = app.auth(&bad).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(locked(&v), "{v}");
+    app.advance(Duration::minutes(4));
+    let (s, v) = app.auth(&creds_form(&c)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(locked(&v), "{v}");
+    app.advance(Duration::minutes(2));
+    assert_eq!(app.auth(&creds_form(&c)).await.0, StatusCode::OK);
 }

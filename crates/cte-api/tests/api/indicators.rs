@@ -913,3 +913,44 @@ async fn locators_find_an_ioc_by_any_spelling_ingest_accepts() {
     assert_eq!((s, v), (StatusCode::CREATED, json!({"deleted": 2})));
     assert_eq!(app.count().await, 0);
 }
+
+#[tokio::test]
+async fn one_value_cannot_be_two_kinds() {
+    let app = TestApp::new().await;
+    app.source("A", json!({})).await;
+    app.ingest(json!([{"value": "1.1.1.1", "type": "ipv4", "source": "A"}]))
+        .await;
+    let before = app.snapshot().await;
+    let (s, v) = app
+        .post(
+            &app.admin,
+            IND,
+            json!([
+                {"value": "2.2.2.2", "type": "ipv4", "source": "A"},
+                {"value": "1.1.1.1", "type": "domain", "source": "A"},
+            ]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("1.1.1.1"), "{v}");
+    assert_unchanged(&before, &app.snapshot().await);
+}
+
+#[tokio::test]
+async fn a_patched_configuration_governs_the_next_reports() {
+    let app = TestApp::new().await;
+    app.source("A", json!({})).await;
+    let (s, _) = app
+        .patch(
+            &app.admin,
+            "/api/cte/plugins/configurations",
+            json!({"name": "A", "reputation": 2, "ageAfterDays": 1}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let got = app
+        .ingest(json!([{"value": "1.1.1.1", "type": "ipv4", "source": "A", "reputation": 9}]))
+        .await;
+    assert_eq!(got[0]["reputation"], 2);
+    assert_eq!(got[0]["expiresAt"], json!(fmt(t0() + Duration::days(1))));
+}
