@@ -954,3 +954,58 @@ async fn a_patched_configuration_governs_the_next_reports() {
     assert_eq!(got[0]["reputation"], 2);
     assert_eq!(got[0]["expiresAt"], json!(fmt(t0() + Duration::days(1))));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_and_reads_all_succeed() {
+    let app = TestApp::new().await;
+    app.source("A", json!({})).await;
+    app.tag("t").await;
+    let writes = (0..16).map(|i| {
+        app.post(
+            &app.admin,
+            IND,
+            json!([
+                {"value": format!("10.1.0.{i}"), "type": "ipv4", "source": "A", "tags": ["t"]},
+                {"value": SHA, "type": "sha256", "source": "A"},
+            ]),
+        )
+    });
+    let list = format!("{IND}?limit=100");
+    let reads = (0..16).map(|_| app.get(&app.admin, &list));
+    let (w, r) = tokio::join!(
+        futures_join_all(writes.collect()),
+        futures_join_all(reads.collect())
+    );
+    for (s, v) in w {
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    for (s, v) in r {
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    assert_eq!(app.count().await, 17);
+    assert_eq!(app.indicator(SHA).await.unwrap()["externalHits"], 16);
+}
+
+/// Runs the futures concurrently on this task (no extra dependency for `join_all`).
+async fn futures_join_all<F: std::future::Future>(futs: Vec<F>) -> Vec<F::Output> {
+    let mut futs: Vec<_> = futs.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, slot) in futs.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(Option::unwrap).collect()
+}
