@@ -61,8 +61,8 @@ impl TestApp {
             router,
             admin: String::new(),
         };
-        // Never expires, so that advancing the clock does not break setup calls... but bearer
-        // tokens do expire after 120 minutes: `relogin_admin` refreshes it.
+        // The API token never expires; its bearer does after 120 minutes, so tests that move
+        // the clock further call `relogin_admin`.
         app.admin = app.login_new(ALL).await;
         app
     }
