@@ -128,6 +128,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::patch(indicators::bulk_edit).delete(indicators::bulk_delete),
         )
         .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
 }
 

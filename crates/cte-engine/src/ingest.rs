@@ -234,6 +234,13 @@ pub fn prepare(store: &dyn Store, batch: Vec<RawIndicator>) -> Result<Prepared, 
     })
 }
 
+/// Checks `batch` without storing anything: every refused element, by position in `batch`
+/// (empty when the whole batch would be accepted). Callers that refuse some elements for their
+/// own reasons use this to list the others' problems in the same answer.
+pub fn check(store: &dyn Store, batch: &[RawIndicator]) -> Result<Vec<Rejection>, StoreError> {
+    Ok(prepare(store, batch.to_vec())?.rejected)
+}
+
 /// Validates, normalises and reconciles `batch` into `store` (all or nothing), returning the stored
 /// indicators when `return_indicators` is set.
 pub fn ingest(
