@@ -22,14 +22,27 @@ use crate::AppState;
 /// CE's `API_MAX_LIMIT`.
 const MAX_LIMIT: u64 = 100;
 
-/// Parses the `filters` query parameter (a JSON document; see the filter language).
+/// Parses the `filters` query parameter: a JSON document of CE's filter language
+/// (`INDICATOR_QUERY_SCHEMA`); errors are CE's 400 messages.
 pub(crate) fn parse_filters(raw: Option<&str>) -> Result<Filter, ApiError> {
     match raw.map(str::trim) {
-        None | Some("") | Some("{}") => Ok(Filter::all()),
-        Some(_) => Err(ApiError::BadRequest(
-            "Invalid query provided. Filters other than {} are not supported by this build yet."
-                .into(),
-        )),
+        None | Some("") => Ok(Filter::all()),
+        Some(text) => {
+            cte_core::filter::parse_json(text).map_err(|e| ApiError::BadRequest(e.detail()))
+        }
+    }
+}
+
+/// The filter of a list request: `filters` (JSON) and/or `q` (CE's UI query language), both
+/// applying when both are given.
+fn list_filter(filters: Option<&str>, q: Option<&str>) -> Result<Filter, ApiError> {
+    let json = parse_filters(filters)?;
+    match q.map(str::trim).filter(|q| !q.is_empty()) {
+        None => Ok(json),
+        Some(q) => {
+            let ui = cte_core::filter::parse_ui(q).map_err(|e| ApiError::BadRequest(e.detail()))?;
+            Ok(json.and(ui))
+        }
     }
 }
 
@@ -41,6 +54,8 @@ pub(crate) struct ListParams {
     ascending: Option<bool>,
     aggregate: Option<bool>,
     filters: Option<String>,
+    /// CE's UI query language, e.g. `type IN ("md5") && reputation >= 7`.
+    q: Option<String>,
 }
 
 /// `GET /api/cte/indicators/`: a bare array, or `{"count": n}` with `aggregate=true`.
@@ -56,7 +71,7 @@ pub(crate) async fn list(
             "Limit cannot be greater than {MAX_LIMIT}. Provided limit: {limit}."
         )));
     }
-    let filter = parse_filters(p.filters.as_deref())?;
+    let filter = list_filter(p.filters.as_deref(), p.q.as_deref())?;
     if p.aggregate.unwrap_or(false) {
         let n = state
             .run(move |store| store.count_indicators(&filter))

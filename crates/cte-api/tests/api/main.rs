@@ -3,6 +3,7 @@
 
 mod auth;
 mod configurations;
+mod filters;
 mod harness;
 mod indicators;
 mod tags;
