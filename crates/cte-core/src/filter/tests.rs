@@ -888,6 +888,24 @@ fn filter_and_combines() {
     assert_eq!(selected(&a.and(b)), &["url"]);
 }
 
+#[test]
+fn mentioned_tags_are_found_at_any_depth() {
+    let f = parse_json(
+        r#"{"$or": [{"sources": {"$elemMatch": {"tags": {"$in": ["a", "b"]}}}},
+                    {"$nor": [{"sources": {"$elemMatch": {"$and": [{"tags": {"$nin": ["c", "a"]}}]}}}]},
+                    {"sharedWith": {"$in": ["not-a-tag"]}}]}"#,
+    )
+    .unwrap();
+    assert_eq!(f.mentioned_tags(), ["a", "b", "c"]);
+    assert!(Filter::all().mentioned_tags().is_empty());
+    assert_eq!(
+        parse_ui(r#"tags != "x" || tags IN ("y")"#)
+            .unwrap()
+            .mentioned_tags(),
+        ["x", "y"]
+    );
+}
+
 /// A small deterministic PRNG (SplitMix64), so the fuzz tests need no dependency and replay.
 pub(crate) struct Rng(u64);
 
