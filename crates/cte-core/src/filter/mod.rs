@@ -267,6 +267,28 @@ impl Filter {
         out
     }
 
+    /// The expression, or `None` when the filter selects everything.
+    pub fn into_expr(self) -> Option<Expr> {
+        self.expr
+    }
+
+    /// None of the filters holds (CE's `{"$nor": [...]}`, how business-rule exceptions are
+    /// applied); no filters at all selects everything, and `Filter::all()` among them nothing.
+    pub fn nor(filters: impl IntoIterator<Item = Filter>) -> Filter {
+        let mut exprs = Vec::new();
+        for f in filters {
+            match f.expr {
+                Some(e) => exprs.push(e),
+                None => return Filter::new(Expr::never()),
+            }
+        }
+        if exprs.is_empty() {
+            Filter::all()
+        } else {
+            Filter::new(Expr::Nor(exprs))
+        }
+    }
+
     /// Both filters hold (CE's `{"$and": [a, b]}`).
     pub fn and(self, other: Filter) -> Filter {
         match (self.expr, other.expr) {

@@ -885,7 +885,17 @@ fn filter_and_combines() {
     let b = parse_json(r#"{"active": true}"#).unwrap();
     assert_eq!(Filter::all().and(a.clone()), a);
     assert_eq!(a.clone().and(Filter::all()), a);
-    assert_eq!(selected(&a.and(b)), &["url"]);
+    assert_eq!(selected(&a.clone().and(b.clone())), &["url"]);
+    assert_eq!(
+        selected(&Filter::nor([
+            a.clone(),
+            parse_json(r#"{"test": true}"#).unwrap()
+        ])),
+        &["ip"]
+    );
+    assert_eq!(selected(&Filter::nor([])), ALL);
+    assert_eq!(selected(&Filter::nor([b, Filter::all()])), NONE);
+    assert_eq!(a.clone().into_expr().as_ref(), a.expr());
 }
 
 #[test]
