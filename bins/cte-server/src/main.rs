@@ -136,7 +136,8 @@ fn serve(db: &PathBuf, listen: SocketAddr) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
         tracing::info!(%addr, db = %db.display(), "cte-server listening");
-        let state = AppState::new(Arc::new(store));
+        let state = AppState::new(Arc::new(store))
+            .with_connector(Arc::new(cte_netskope::NetskopeConnector::default()));
         cte_api::serve(listener, state, shutdown_signal()).await?;
         tracing::info!("cte-server stopped");
         Ok(())

@@ -1,3 +1,163 @@
-//! cte-worker
+//! `cte-worker`: runs the Threat Exchange cycles against the SQLite store and the Netskope tenants:
+//! once (for cron) or in a loop until SIGINT/SIGTERM.
+//!
+//! Exit codes: 0 every configuration succeeded, 1 some configuration failed, 2 configuration or
+//! database error.
 
-fn main() {}
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use cte_core::config::PluginKind;
+use cte_core::store::Store;
+use cte_engine::pull::{pull_all, PullOptions};
+use cte_netskope::NetskopeConnector;
+use cte_store_sqlite::SqliteStore;
+
+#[derive(Parser)]
+#[command(version, about = "Threat Exchange worker: pull cycles")]
+struct Cli {
+    /// SQLite database file.
+    #[arg(long, env = "CTE_DB", default_value = "cte.db", global = true)]
+    db: PathBuf,
+    /// Longest wait honoured for a tenant's `wait_time` hint, in seconds.
+    #[arg(long, default_value_t = 30, global = true)]
+    max_wait: u64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Pull IoCs from every active Netskope configuration with polling on.
+    Pull {
+        /// Run one cycle and exit (for cron).
+        #[arg(long)]
+        once: bool,
+        /// Only these configurations (repeatable).
+        #[arg(long = "configuration")]
+        configurations: Vec<String>,
+    },
+    /// Run every cycle on each configuration's poll interval until SIGINT/SIGTERM.
+    Run,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CTE_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Ok(true) when every configuration succeeded.
+fn run(cli: Cli) -> anyhow::Result<bool> {
+    let store = SqliteStore::open(&cli.db)
+        .with_context(|| format!("cannot open database {}", cli.db.display()))?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let options = PullOptions {
+        max_wait: Duration::from_secs(cli.max_wait),
+        ..PullOptions::default()
+    };
+    runtime.block_on(async move {
+        spawn_signal_watch(stop.clone());
+        let connector = NetskopeConnector::default();
+        let clock = chrono::Utc::now;
+        match cli.command {
+            Command::Pull {
+                once,
+                configurations,
+            } => {
+                if !once {
+                    return run_loop(store.as_ref(), &connector, &options, &stop).await;
+                }
+                let only = (!configurations.is_empty()).then_some(configurations.as_slice());
+                let reports =
+                    pull_all(store.as_ref(), &connector, &clock, &options, &stop, only).await?;
+                Ok(reports.iter().all(|r| r.outcome.is_ok()))
+            }
+            Command::Run => run_loop(store.as_ref(), &connector, &options, &stop).await,
+        }
+    })
+}
+
+/// Pulls each configuration when its poll interval has passed since its last pull.
+async fn run_loop(
+    store: &dyn Store,
+    connector: &NetskopeConnector,
+    options: &PullOptions,
+    stop: &AtomicBool,
+) -> anyhow::Result<bool> {
+    tracing::info!("cte-worker running; stop with SIGINT or SIGTERM");
+    let clock = chrono::Utc::now;
+    let mut all_ok = true;
+    while !stop.load(Ordering::Relaxed) {
+        let now = clock();
+        let due: Vec<String> = store
+            .configurations()?
+            .into_iter()
+            .filter(|c| c.plugin == PluginKind::Netskope && c.active)
+            .filter(|c| {
+                let every = chrono::Duration::seconds(
+                    (c.poll_interval
+                        .saturating_mul(c.poll_interval_unit.seconds())) as i64,
+                );
+                c.pull.last_run_at.is_none_or(|t| t + every <= now)
+            })
+            .map(|c| c.name)
+            .collect();
+        if !due.is_empty() {
+            let reports = pull_all(store, connector, &clock, options, stop, Some(&due)).await?;
+            all_ok &= reports.iter().all(|r| r.outcome.is_ok());
+        }
+        for _ in 0..10 {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    tracing::info!("cte-worker stopped");
+    Ok(all_ok)
+}
+
+fn spawn_signal_watch(stop: Arc<AtomicBool>) {
+    tokio::spawn(async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+        tracing::info!("stop requested; finishing the current page");
+        stop.store(true, Ordering::Relaxed);
+    });
+}

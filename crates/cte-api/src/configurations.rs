@@ -6,12 +6,15 @@ use axum::http::StatusCode;
 use cte_core::auth::Scope;
 use cte_core::config::{Configuration, IntervalUnit, PluginKind, RunStatus};
 use cte_core::reconcile::TagStrategy;
+use cte_core::tenant::AccessProbe;
+use cte_core::tenant_config::NetskopeParams;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
+use crate::tenants::{connect, tenant_check_error};
 use crate::wire::{configuration_out, ConfigurationIn};
 use crate::AppState;
 
@@ -46,10 +49,10 @@ pub(crate) async fn create(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(Scope::CteWrite)?;
     let plugin = match PluginKind::from_id(&plugin_id) {
-        Some(PluginKind::ApiSources) => PluginKind::ApiSources,
+        Some(p @ (PluginKind::ApiSources | PluginKind::Netskope)) => p,
         _ => {
             return Err(ApiError::NotFound(format!(
-                "Plugin with id='{plugin_id}' does not exist. Available: api_sources."
+                "Plugin with id='{plugin_id}' does not exist. Available: api_sources, netskope."
             )))
         }
     };
@@ -63,8 +66,13 @@ pub(crate) async fn create(
         active: true,
         tenant: None,
         ssl_validation: true,
-        poll_interval: 60,
-        poll_interval_unit: IntervalUnit::Seconds,
+        // CE's minimum for configurations with a tenant is 10 minutes.
+        poll_interval: if plugin.is_netskope() { 10 } else { 60 },
+        poll_interval_unit: if plugin.is_netskope() {
+            IntervalUnit::Minutes
+        } else {
+            IntervalUnit::Seconds
+        },
         reputation: 0,
         age_after_days: 90,
         parameters: json!({}),
@@ -73,7 +81,15 @@ pub(crate) async fn create(
         pull: RunStatus::default(),
         share: RunStatus::default(),
     };
+    let tenant_given = body.tenant.is_some();
     body.apply(&mut config).map_err(ApiError::Unprocessable)?;
+    if config.plugin.is_netskope() {
+        check_netskope(&state, &mut config, true).await?;
+    } else if tenant_given {
+        return Err(ApiError::Unprocessable(
+            "tenant applies only to Netskope configurations.".into(),
+        ));
+    }
     let stored = config.clone();
     state
         .run(move |store| store.insert_configuration(&stored))
@@ -99,12 +115,51 @@ pub(crate) async fn update(
         .ok_or_else(|| {
             ApiError::NotFound(format!("Configuration with name '{name}' does not exist."))
         })?;
+    let recheck =
+        body.tenant.is_some() || body.parameters.is_some() || body.ssl_validation.is_some();
     body.apply(&mut config).map_err(ApiError::Unprocessable)?;
+    if config.plugin.is_netskope() {
+        check_netskope(&state, &mut config, recheck).await?;
+    }
     let stored = config.clone();
     state
         .run(move |store| store.update_configuration(&stored))
         .await?;
     Ok(Json(configuration_out(&config, true)))
+}
+
+/// Validates a Netskope configuration: its tenant exists, its parameters are the plugin's (stored in
+/// CE's spelling), and, when `against_tenant`, the tenant's token may read the alerts it will pull.
+async fn check_netskope(
+    state: &AppState,
+    config: &mut Configuration,
+    against_tenant: bool,
+) -> Result<(), ApiError> {
+    let params = NetskopeParams::from_json(&config.parameters).map_err(ApiError::Unprocessable)?;
+    config.parameters = params.to_json();
+    let tenant_name = config.tenant.clone().ok_or_else(|| {
+        ApiError::Unprocessable("tenant is required for Netskope configurations.".into())
+    })?;
+    let lookup = tenant_name.clone();
+    let tenant = state
+        .run(move |store| store.tenant(&lookup))
+        .await?
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!("Tenant with name '{tenant_name}' does not exist."))
+        })?;
+    if against_tenant && params.is_pull_required {
+        let probes: Vec<AccessProbe> = params
+            .alert_types()
+            .into_iter()
+            .map(AccessProbe::Alerts)
+            .collect();
+        let client = connect(state, &tenant, config.ssl_validation)?;
+        client
+            .check_access(&probes)
+            .await
+            .map_err(|e| tenant_check_error(&tenant.name, e))?;
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]

@@ -4,9 +4,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use cte_core::auth::Scope;
 use cte_core::filter::Filter;
+use cte_core::indicator::IndicatorKind;
+use cte_core::normalize::normalize_value;
 use cte_core::query::{ListQuery, Locator, SortKey};
 use cte_core::reconcile::ReportKind;
-use cte_engine::{ingest, IngestError, Rejection};
+use cte_engine::ingest::{self, ingest};
+use cte_engine::{IngestError, Rejection};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -19,14 +22,27 @@ use crate::AppState;
 /// CE's `API_MAX_LIMIT`.
 const MAX_LIMIT: u64 = 100;
 
-/// Parses the `filters` query parameter (a JSON document; see the filter language).
+/// Parses the `filters` query parameter: a JSON document of CE's filter language
+/// (`INDICATOR_QUERY_SCHEMA`); errors are CE's 400 messages.
 pub(crate) fn parse_filters(raw: Option<&str>) -> Result<Filter, ApiError> {
     match raw.map(str::trim) {
-        None | Some("") | Some("{}") => Ok(Filter::all()),
-        Some(_) => Err(ApiError::BadRequest(
-            "Invalid query provided. Filters other than {} are not supported by this build yet."
-                .into(),
-        )),
+        None | Some("") => Ok(Filter::all()),
+        Some(text) => {
+            cte_core::filter::parse_json(text).map_err(|e| ApiError::BadRequest(e.detail()))
+        }
+    }
+}
+
+/// The filter of a list request: `filters` (JSON) and/or `q` (CE's UI query language), both
+/// applying when both are given.
+fn list_filter(filters: Option<&str>, q: Option<&str>) -> Result<Filter, ApiError> {
+    let json = parse_filters(filters)?;
+    match q.map(str::trim).filter(|q| !q.is_empty()) {
+        None => Ok(json),
+        Some(q) => {
+            let ui = cte_core::filter::parse_ui(q).map_err(|e| ApiError::BadRequest(e.detail()))?;
+            Ok(json.and(ui))
+        }
     }
 }
 
@@ -38,6 +54,8 @@ pub(crate) struct ListParams {
     ascending: Option<bool>,
     aggregate: Option<bool>,
     filters: Option<String>,
+    /// CE's UI query language, e.g. `type IN ("md5") && reputation >= 7`.
+    q: Option<String>,
 }
 
 /// `GET /api/cte/indicators/`: a bare array, or `{"count": n}` with `aggregate=true`.
@@ -53,7 +71,7 @@ pub(crate) async fn list(
             "Limit cannot be greater than {MAX_LIMIT}. Provided limit: {limit}."
         )));
     }
-    let filter = parse_filters(p.filters.as_deref())?;
+    let filter = list_filter(p.filters.as_deref(), p.q.as_deref())?;
     if p.aggregate.unwrap_or(false) {
         let n = state
             .run(move |store| store.count_indicators(&filter))
@@ -88,11 +106,15 @@ pub(crate) async fn upsert(
     };
     let total = items.len();
     let mut raws = Vec::with_capacity(total);
+    let mut positions = Vec::with_capacity(total);
     let mut rejected = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
         let value = value_of(&item);
         match IndicatorIn::parse(item) {
-            Ok(r) => raws.push(r),
+            Ok(r) => {
+                raws.push(r);
+                positions.push(index);
+            }
             Err(reason) => rejected.push(Rejection {
                 index,
                 value,
@@ -101,6 +123,14 @@ pub(crate) async fn upsert(
         }
     }
     if !rejected.is_empty() {
+        // List the problems of the well-formed elements too (unknown source or tag, bad value),
+        // renumbered to their place in the request.
+        let others = state.run(move |store| ingest::check(store, &raws)).await?;
+        rejected.extend(others.into_iter().map(|r| Rejection {
+            index: positions[r.index],
+            ..r
+        }));
+        rejected.sort_by_key(|r| r.index);
         return Err(IngestError::Rejected { rejected, total }.into());
     }
     let now = state.now();
@@ -135,11 +165,15 @@ pub(crate) async fn update(
         let value = r.value.trim().to_string();
         state
             .run(move |store| {
-                let value = match store.indicator(&value)? {
-                    Some(_) => value,
-                    None => value.to_lowercase(),
-                };
-                store.set_retracted(&value, &r.source, r.retracted)
+                let mut stored = None;
+                for candidate in spellings(&value) {
+                    if store.indicator(&candidate)?.is_some() {
+                        stored = Some(candidate);
+                        break;
+                    }
+                }
+                // Absent under every spelling: the store's 404 names the value as sent.
+                store.set_retracted(stored.as_ref().unwrap_or(&value), &r.source, r.retracted)
             })
             .await?;
         return Ok((StatusCode::CREATED, Json(json!(true))));
@@ -175,19 +209,29 @@ pub(crate) async fn update(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
-/// The candidate stored spellings of a value given in a locator: as given, and lower-cased
-/// (hashes and host names are stored lower-case).
-fn locator_values(values: Vec<String>) -> Vec<String> {
-    let mut out = Vec::with_capacity(values.len() * 2);
-    for v in values {
-        let v = v.trim().to_string();
-        let lower = v.to_lowercase();
-        if lower != v {
-            out.push(lower);
+/// The stored spellings a value given without its type may have: as given, lower-cased, and its
+/// canonical form as each kind that accepts it (so `Evil.Example.COM.` finds the domain stored as
+/// `evil.example.com`, as ingest stored it). URLs are left out: a bare host must not reach a URL
+/// indicator through URL canonicalisation.
+fn spellings(v: &str) -> Vec<String> {
+    let v = v.trim();
+    let mut out = vec![v.to_string(), v.to_lowercase()];
+    for kind in IndicatorKind::ALL {
+        if kind == IndicatorKind::Url {
+            continue;
         }
-        out.push(v);
+        if let Ok(canonical) = normalize_value(kind, v) {
+            out.push(canonical);
+        }
     }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|s| seen.insert(s.clone()));
     out
+}
+
+/// Every stored spelling of the values of a locator (see [`spellings`]).
+fn locator_values(values: Vec<String>) -> Vec<String> {
+    values.iter().flat_map(|v| spellings(v)).collect()
 }
 
 #[derive(Deserialize)]

@@ -10,6 +10,7 @@ mod error;
 mod extract;
 mod indicators;
 mod tags;
+mod tenants;
 mod wire;
 
 use std::future::Future;
@@ -19,6 +20,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use cte_core::store::Store;
+use cte_core::tenant_config::TenantConnector;
 
 pub use error::ApiError;
 
@@ -30,6 +32,7 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 pub struct AppState {
     store: Arc<dyn Store>,
     clock: Clock,
+    connector: Option<Arc<dyn TenantConnector>>,
 }
 
 impl AppState {
@@ -40,7 +43,17 @@ impl AppState {
 
     /// State over `store` with the given clock.
     pub fn with_clock(store: Arc<dyn Store>, clock: Clock) -> AppState {
-        AppState { store, clock }
+        AppState {
+            store,
+            clock,
+            connector: None,
+        }
+    }
+
+    /// Lets the API reach Netskope tenants (to check tokens and configurations on save).
+    pub fn with_connector(mut self, connector: Arc<dyn TenantConnector>) -> AppState {
+        self.connector = Some(connector);
+        self
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
@@ -76,6 +89,13 @@ pub fn router(state: AppState) -> Router {
                 .delete(auth::delete_token),
         )
         .route(
+            "/api/settings/tenants",
+            get(tenants::list)
+                .post(tenants::create)
+                .patch(tenants::update)
+                .delete(tenants::delete),
+        )
+        .route(
             "/api/cte/plugins/configurations",
             get(configurations::list).patch(configurations::update),
         )
@@ -108,6 +128,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::patch(indicators::bulk_edit).delete(indicators::bulk_delete),
         )
         .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
 }
 

@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod checkpoint;
 pub mod config;
 pub mod error;
 pub mod filter;
@@ -15,6 +16,8 @@ pub mod query;
 pub mod reconcile;
 pub mod store;
 pub mod tag;
+pub mod tenant;
+pub mod tenant_config;
 pub mod time;
 
 pub use error::{StoreError, StoreResult};

@@ -6,13 +6,16 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::auth::{AccessGrant, ApiToken};
-use crate::config::{Configuration, CteSettings};
+use crate::checkpoint::PullCheckpoint;
+use crate::config::{Configuration, CteSettings, RunStatus};
 use crate::error::StoreResult;
 use crate::filter::Filter;
 use crate::indicator::Indicator;
 use crate::query::{ListQuery, Locator};
 use crate::reconcile::{Observation, ReportKind, SourcePolicy};
 use crate::tag::Tag;
+use crate::tenant::AlertType;
+use crate::tenant_config::NetskopeTenant;
 
 /// A batch of reports to reconcile into the store in one transaction.
 #[derive(Debug, Clone)]
@@ -36,6 +39,15 @@ pub struct TagUsage {
     pub total: u64,
     /// For each tag used in the set, how many indicators of the set carry it (on any source).
     pub per_tag: HashMap<String, u64>,
+}
+
+/// Which run of a configuration a [`RunStatus`] describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunKind {
+    /// Pulling IoCs.
+    Pull,
+    /// Sharing IoCs.
+    Share,
 }
 
 /// The storage port. Each method is one transaction. Implementations are synchronous; async
@@ -103,4 +115,34 @@ pub trait Store: Send + Sync {
     fn edit_tags(&self, locator: &Locator, add: &[String], remove: &[String]) -> StoreResult<u64>;
     /// Deletes the located indicators; returns how many.
     fn delete_indicators(&self, locator: &Locator) -> StoreResult<u64>;
+
+    /// Records the outcome of a pull or share run of a configuration; `NotFound` if absent.
+    fn record_run(&self, configuration: &str, kind: RunKind, status: &RunStatus)
+        -> StoreResult<()>;
+
+    /// Stores a new Netskope tenant (tokens encrypted at rest); `Conflict` if the name exists.
+    fn insert_tenant(&self, tenant: &NetskopeTenant) -> StoreResult<()>;
+    /// One tenant, tokens decrypted.
+    fn tenant(&self, name: &str) -> StoreResult<Option<NetskopeTenant>>;
+    /// All tenants, by name.
+    fn tenants(&self) -> StoreResult<Vec<NetskopeTenant>>;
+    /// Replaces a tenant (matched by name); `NotFound` if absent.
+    fn update_tenant(&self, tenant: &NetskopeTenant) -> StoreResult<()>;
+    /// Deletes a tenant; `NotFound` if absent, `Conflict` if a configuration uses it.
+    fn delete_tenant(&self, name: &str) -> StoreResult<()>;
+
+    /// The pull position of a configuration for an alert type.
+    fn pull_checkpoint(
+        &self,
+        configuration: &str,
+        alert_type: AlertType,
+    ) -> StoreResult<Option<PullCheckpoint>>;
+    /// Saves a pull position.
+    fn save_pull_checkpoint(&self, checkpoint: &PullCheckpoint) -> StoreResult<()>;
+    /// Reconciles a pulled page and saves the pull position in the same transaction.
+    fn ingest_pull_page(
+        &self,
+        batch: &IngestBatch<'_>,
+        checkpoint: &PullCheckpoint,
+    ) -> StoreResult<()>;
 }

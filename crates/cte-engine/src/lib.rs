@@ -3,6 +3,7 @@
 //! value; nothing here starts threads or reads configuration files, so other tools can embed it.
 
 pub mod ingest;
+pub mod pull;
 pub mod tokens;
 
 pub use ingest::{ingest, IngestError, RawIndicator, Rejection};

@@ -9,6 +9,7 @@ mod filter_sql;
 mod indicators;
 mod migrate;
 mod rows;
+mod secrets;
 mod store;
 
 pub use error::SqliteError;

@@ -4,7 +4,10 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::SqliteError;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_tenants.sql"),
+];
 
 /// Brings the schema of `conn` up to date. A shipped migration file is never edited; changes come
 /// as new files.

@@ -1,0 +1,10 @@
+//! In-process tests of the Threat Exchange API: every route, each error case, against a SQLite
+//! store on a temp file and a clock the tests move.
+
+mod auth;
+mod configurations;
+mod filters;
+mod harness;
+mod indicators;
+mod tags;
+mod tokens;
