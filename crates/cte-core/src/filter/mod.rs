@@ -239,6 +239,56 @@ impl Filter {
         self.expr.as_ref()
     }
 
+    /// The tag names the filter tests (in `tags` conditions, `$in` or `$nin`), each once, in order
+    /// of appearance: a tag a business rule's filter mentions cannot be deleted (reference §4.6).
+    pub fn mentioned_tags(&self) -> Vec<&str> {
+        fn walk<'a, C>(e: &'a Expr<C>, leaf: &mut dyn FnMut(&'a C)) {
+            match e {
+                Expr::And(v) | Expr::Or(v) | Expr::Nor(v) => v.iter().for_each(|e| walk(e, leaf)),
+                Expr::Cond(c) => leaf(c),
+            }
+        }
+        let mut out: Vec<&str> = Vec::new();
+        if let Some(e) = &self.expr {
+            walk(e, &mut |c: &Cond| {
+                if let Cond::Sources(s) = c {
+                    walk(s, &mut |sc: &SourceCond| {
+                        if let SourceCond::Tags(ArrayTest::In(l) | ArrayTest::Nin(l)) = sc {
+                            for tag in l {
+                                if !out.contains(&tag.as_str()) {
+                                    out.push(tag);
+                                }
+                            }
+                        }
+                    })
+                }
+            });
+        }
+        out
+    }
+
+    /// The expression, or `None` when the filter selects everything.
+    pub fn into_expr(self) -> Option<Expr> {
+        self.expr
+    }
+
+    /// None of the filters holds (CE's `{"$nor": [...]}`, how business-rule exceptions are
+    /// applied); no filters at all selects everything, and `Filter::all()` among them nothing.
+    pub fn nor(filters: impl IntoIterator<Item = Filter>) -> Filter {
+        let mut exprs = Vec::new();
+        for f in filters {
+            match f.expr {
+                Some(e) => exprs.push(e),
+                None => return Filter::new(Expr::never()),
+            }
+        }
+        if exprs.is_empty() {
+            Filter::all()
+        } else {
+            Filter::new(Expr::Nor(exprs))
+        }
+    }
+
     /// Both filters hold (CE's `{"$and": [a, b]}`).
     pub fn and(self, other: Filter) -> Filter {
         match (self.expr, other.expr) {

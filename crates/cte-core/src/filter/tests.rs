@@ -885,7 +885,35 @@ fn filter_and_combines() {
     let b = parse_json(r#"{"active": true}"#).unwrap();
     assert_eq!(Filter::all().and(a.clone()), a);
     assert_eq!(a.clone().and(Filter::all()), a);
-    assert_eq!(selected(&a.and(b)), &["url"]);
+    assert_eq!(selected(&a.clone().and(b.clone())), &["url"]);
+    assert_eq!(
+        selected(&Filter::nor([
+            a.clone(),
+            parse_json(r#"{"test": true}"#).unwrap()
+        ])),
+        &["ip"]
+    );
+    assert_eq!(selected(&Filter::nor([])), ALL);
+    assert_eq!(selected(&Filter::nor([b, Filter::all()])), NONE);
+    assert_eq!(a.clone().into_expr().as_ref(), a.expr());
+}
+
+#[test]
+fn mentioned_tags_are_found_at_any_depth() {
+    let f = parse_json(
+        r#"{"$or": [{"sources": {"$elemMatch": {"tags": {"$in": ["a", "b"]}}}},
+                    {"$nor": [{"sources": {"$elemMatch": {"$and": [{"tags": {"$nin": ["c", "a"]}}]}}}]},
+                    {"sharedWith": {"$in": ["not-a-tag"]}}]}"#,
+    )
+    .unwrap();
+    assert_eq!(f.mentioned_tags(), ["a", "b", "c"]);
+    assert!(Filter::all().mentioned_tags().is_empty());
+    assert_eq!(
+        parse_ui(r#"tags != "x" || tags IN ("y")"#)
+            .unwrap()
+            .mentioned_tags(),
+        ["x", "y"]
+    );
 }
 
 /// A small deterministic PRNG (SplitMix64), so the fuzz tests need no dependency and replay.
