@@ -96,6 +96,16 @@ async fn unknown_paths_are_404_and_bodies_over_16_mib_413() {
     let answer = get(&sim, "/api/v2/nothing/here").await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
     assert_eq!(answer.body["status"], "error");
+    let wrong_method = send(
+        &sim,
+        Method::PATCH,
+        "/api/v2/policy/urllist",
+        Some(TOKEN),
+        None,
+    )
+    .await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong_method.body["status"], "error");
     let huge = "x".repeat(16 * 1024 * 1024 + 1);
     let res = reqwest::Client::new()
         .post(format!("{}/api/v2/policy/urllist", sim.base_url))
