@@ -211,10 +211,17 @@ fn finish(
     response
 }
 
+/// The request log keeps the most recent entries only, so a long-running simulator does not grow without bound.
+pub(crate) const MAX_LOGGED_REQUESTS: usize = 10_000;
+
 fn log(shared: &Shared, mut record: RequestRecord) {
     let mut state = shared.lock();
-    record.seq = state.requests.len() as u64 + 1;
-    state.requests.push(record);
+    state.logged += 1;
+    record.seq = state.logged;
+    if state.requests.len() >= MAX_LOGGED_REQUESTS {
+        state.requests.pop_front();
+    }
+    state.requests.push_back(record);
 }
 
 enum FaultAction {
@@ -285,4 +292,58 @@ fn rate_limit(shared: &Shared) -> Option<RateDecision> {
         remaining: limit - state.rate.used,
         reset: 1,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SimConfig;
+
+    fn record() -> RequestRecord {
+        RequestRecord {
+            seq: 0,
+            method: "GET".into(),
+            path: "/api/v2/x".into(),
+            query: None,
+            status: 200,
+            body_len: 0,
+            body: None,
+            tls: false,
+        }
+    }
+
+    #[test]
+    fn request_log_keeps_the_most_recent_entries() {
+        let shared = Shared::new(SimConfig::default()).unwrap();
+        for _ in 0..MAX_LOGGED_REQUESTS + 5 {
+            log(&shared, record());
+        }
+        let state = shared.lock();
+        assert_eq!(state.requests.len(), MAX_LOGGED_REQUESTS);
+        assert_eq!(state.requests.front().unwrap().seq, 6);
+        assert_eq!(
+            state.requests.back().unwrap().seq,
+            (MAX_LOGGED_REQUESTS + 5) as u64
+        );
+    }
+
+    #[test]
+    fn faults_match_by_prefix_and_run_down() {
+        let config = SimConfig {
+            faults: vec![
+                Fault::latency(Duration::from_millis(5), Some(1), None),
+                Fault::fail(503, 1, Some("/api/v2/policy")),
+                Fault::drop_connection(1, None),
+            ],
+            ..SimConfig::default()
+        };
+        let shared = Shared::new(config).unwrap();
+        let (delay, action) = take_faults(&shared, "/api/v2/events/x");
+        assert_eq!(delay, Duration::from_millis(5));
+        assert!(matches!(action, Some(FaultAction::Drop)));
+        let (delay, action) = take_faults(&shared, "/api/v2/policy/urllist");
+        assert_eq!(delay, Duration::ZERO);
+        assert!(matches!(action, Some(FaultAction::Fail(503))));
+        assert!(shared.lock().faults.is_empty());
+    }
 }

@@ -134,7 +134,9 @@ pub(crate) struct State {
     pub(crate) hash_lists: BTreeMap<String, HashList>,
     pub(crate) deploy_count: u64,
     pub(crate) iterators: HashMap<String, IteratorState>,
-    pub(crate) requests: Vec<RequestRecord>,
+    pub(crate) requests: std::collections::VecDeque<RequestRecord>,
+    /// Requests logged since start (or the last clear), for `seq`.
+    pub(crate) logged: u64,
     pub(crate) faults: Vec<Fault>,
     pub(crate) rate: RateWindow,
 }
@@ -161,7 +163,8 @@ impl State {
             hash_lists,
             deploy_count: 0,
             iterators: HashMap::new(),
-            requests: Vec::new(),
+            requests: std::collections::VecDeque::new(),
+            logged: 0,
             faults: config.faults.clone(),
             rate: RateWindow { second: 0, used: 0 },
         }
@@ -310,14 +313,16 @@ impl SimState {
         self.shared.lock().deploy_count
     }
 
-    /// Requests received on `/api/`, oldest first.
+    /// Requests received on `/api/`, oldest first (the most recent 10,000).
     pub fn requests(&self) -> Vec<RequestRecord> {
-        self.shared.lock().requests.clone()
+        self.shared.lock().requests.iter().cloned().collect()
     }
 
-    /// Forgets the request log.
+    /// Forgets the request log; `seq` starts again from 1.
     pub fn clear_requests(&self) {
-        self.shared.lock().requests.clear();
+        let mut state = self.shared.lock();
+        state.requests.clear();
+        state.logged = 0;
     }
 
     /// Faults still armed.
