@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, Response, StatusCode};
@@ -272,27 +272,39 @@ struct RateDecision {
     reset: u64,
 }
 
-/// Fixed one-second windows shared by all `/api/` requests (the tenant's "Global Rate Limit" in requests per
-/// second, rest-api-v2-overview).
+/// One-second windows shared by all `/api/` requests (the tenant's "Global Rate Limit" in requests per second,
+/// rest-api-v2-overview). A window opens at the first request after the previous window closed, so a burst of
+/// `limit + 1` requests within a second always meets a 429 (no dependence on wall-clock second boundaries).
 fn rate_limit(shared: &Shared) -> Option<RateDecision> {
     let limit = shared.config.rate_limit_rps?;
-    let second = shared.started.elapsed().as_secs();
+    let now = Instant::now();
     let mut state = shared.lock();
-    if state.rate.second != second {
-        state.rate.second = second;
+    let expired = state
+        .rate
+        .opened
+        .is_none_or(|opened| now.duration_since(opened) >= WINDOW);
+    if expired {
+        state.rate.opened = Some(now);
         state.rate.used = 0;
     }
     let allowed = state.rate.used < limit;
     if allowed {
         state.rate.used += 1;
     }
+    // Whole seconds until the window closes, rounded up: always 1 for a one-second window.
+    let left = state.rate.opened.map_or(WINDOW, |opened| {
+        WINDOW.saturating_sub(now.duration_since(opened))
+    });
+    let reset = left.as_secs() + u64::from(left.subsec_nanos() > 0);
     Some(RateDecision {
         allowed,
         limit,
         remaining: limit - state.rate.used,
-        reset: 1,
+        reset: reset.max(1),
     })
 }
+
+const WINDOW: Duration = Duration::from_secs(1);
 
 #[cfg(test)]
 mod tests {

@@ -123,8 +123,9 @@ pub struct Snapshot {
     pub iterators: BTreeMap<String, IteratorState>,
 }
 
+/// The current one-second rate-limit window: it opens at the first request after the previous one closed.
 pub(crate) struct RateWindow {
-    pub(crate) second: u64,
+    pub(crate) opened: Option<Instant>,
     pub(crate) used: u32,
 }
 
@@ -166,7 +167,10 @@ impl State {
             requests: std::collections::VecDeque::new(),
             logged: 0,
             faults: config.faults.clone(),
-            rate: RateWindow { second: 0, used: 0 },
+            rate: RateWindow {
+                opened: None,
+                used: 0,
+            },
         }
     }
 
@@ -202,7 +206,6 @@ pub(crate) struct Shared {
     pub(crate) config: SimConfig,
     pub(crate) malware: Vec<Value>,
     pub(crate) malsite: Vec<Value>,
-    pub(crate) started: Instant,
     state: Mutex<State>,
 }
 
@@ -219,7 +222,6 @@ impl Shared {
             config,
             malware,
             malsite,
-            started: Instant::now(),
             state: Mutex::new(state),
         })
     }
