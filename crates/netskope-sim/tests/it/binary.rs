@@ -3,11 +3,21 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+/// Kills the child if the test fails before it stopped it, so no simulator outlives the test.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[tokio::test]
 async fn prints_addresses_serves_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let cert = dir.path().join("ca.pem");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_netskope-sim"))
+    let child = Command::new(env!("CARGO_BIN_EXE_netskope-sim"))
         .args([
             "--listen",
             "127.0.0.1:0",
@@ -26,14 +36,18 @@ async fn prints_addresses_serves_and_stops_on_sigterm() {
             "--seed",
             "5",
         ])
+        .args([
+            "--fault",
+            r#"{"kind":"fail","status":502,"path_prefix":"/api/v2/events/data/audit"}"#,
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
+    let mut child = KillOnDrop(child);
+    let child_stdout = child.0.stdout.take().unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    BufReader::new(child_stdout).read_line(&mut line).unwrap();
     let addrs: serde_json::Value = serde_json::from_str(&line).unwrap();
     let http = addrs["http"].as_str().unwrap().to_owned();
     assert!(http.starts_with("127.0.0.1:"));
@@ -57,6 +71,12 @@ async fn prints_addresses_serves_and_stops_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(denied.status(), 403);
+    let faulted = client
+        .get(format!("http://{http}/api/v2/events/data/audit"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(faulted.status(), 502, "--fault is armed at startup");
     let alerts: serde_json::Value = client
         .get(format!("http://{http}/__sim/alerts/malware"))
         .send()
@@ -68,11 +88,11 @@ async fn prints_addresses_serves_and_stops_on_sigterm() {
     assert_eq!(alerts.as_array().unwrap().len(), 3);
 
     let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
 
