@@ -4,6 +4,7 @@
 
 pub mod ingest;
 pub mod pull;
+pub mod share;
 pub mod tokens;
 
 pub use ingest::{ingest, IngestError, RawIndicator, Rejection};
