@@ -6,4 +6,5 @@ mod configurations;
 mod harness;
 mod indicators;
 mod tags;
+mod tenants;
 mod tokens;
