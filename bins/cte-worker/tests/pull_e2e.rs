@@ -421,6 +421,26 @@ async fn worker_pulls_malware_and_malsite_iocs_from_the_simulated_tenant() {
         .await;
     assert_eq!(s, 201, "{v}");
 
+    // Saving a tenant that cannot be reached answers 400 promptly (the check is interactive).
+    let closed = free_port();
+    let started = Instant::now();
+    let (s, v) = api
+        .json(
+            M::POST,
+            "/api/settings/tenants",
+            Some(
+                json!({"name": "Gone", "tenantName": format!("http://127.0.0.1:{closed}"),
+                        "v2token": GOOD}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "unreachable tenant took {:?}",
+        started.elapsed()
+    );
+
     // First pull.
     let (code, log) = worker(dir.path(), &db, &["pull", "--once"], 1);
     assert_eq!(code, 0, "{log}");
