@@ -590,4 +590,22 @@ async fn worker_pulls_malware_and_malsite_iocs_from_the_simulated_tenant() {
     let server_log = server.log();
     assert!(!server_log.is_empty());
     assert_no_token("server log", &server_log);
+
+    // At rest the tokens are encrypted with the key beside the database: no database file
+    // (main, WAL or journal) holds them in clear.
+    drop(server);
+    assert!(dir.path().join("cte.db.key").exists());
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("cte.db") && name != "cte.db.key" {
+            let bytes = std::fs::read(&path).unwrap();
+            for t in TOKENS {
+                assert!(
+                    !bytes.windows(t.len()).any(|w| w == t.as_bytes()),
+                    "{name} holds a token in clear"
+                );
+            }
+        }
+    }
 }
