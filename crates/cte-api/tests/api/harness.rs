@@ -10,6 +10,8 @@ use axum::Router;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use cte_api::{router, AppState, Clock};
 use cte_core::auth::Scope;
+use cte_core::store::Store;
+use cte_core::tenant_config::{NetskopeTenant, TenantConnector};
 use cte_store_sqlite::SqliteStore;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
@@ -48,12 +50,26 @@ pub struct TestApp {
 impl TestApp {
     /// A fresh app at `t0()` with one admin token logged in.
     pub async fn new() -> TestApp {
+        TestApp::build(None).await
+    }
+
+    /// Like [`TestApp::new`], with a tenant connector so that tenants and Netskope
+    /// configurations are checked against a (simulated) tenant on save.
+    pub async fn with_connector(connector: Arc<dyn TenantConnector>) -> TestApp {
+        TestApp::build(Some(connector)).await
+    }
+
+    async fn build(connector: Option<Arc<dyn TenantConnector>>) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Arc::new(SqliteStore::open(dir.path().join("cte.db")).expect("open store"));
         let clock = Arc::new(Mutex::new(t0()));
         let c = clock.clone();
         let clock_fn: Clock = Arc::new(move || *c.lock().unwrap());
-        let router = router(AppState::with_clock(store.clone(), clock_fn));
+        let mut state = AppState::with_clock(store.clone(), clock_fn);
+        if let Some(c) = connector {
+            state = state.with_connector(c);
+        }
+        let router = router(state);
         let mut app = TestApp {
             _dir: dir,
             store,
@@ -131,22 +147,31 @@ impl TestApp {
         self.admin = self.login_new(ALL).await;
     }
 
+    /// Stores a tenant directly, skipping the API's check against the tenant (to set up a tenant
+    /// whose token has since lost a privilege).
+    pub fn insert_tenant_unchecked(&self, tenant: &NetskopeTenant) {
+        self.store.insert_tenant(tenant).expect("insert tenant");
+    }
+
+    /// Sends `req` and returns its status and raw body text, without checks.
+    pub async fn call_text(&self, req: Request<Body>) -> (StatusCode, String) {
+        let resp = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
     /// Sends `req` and returns its status and JSON body (`Value::Null` for an empty body).
     /// Panics on any 5xx, on a non-JSON body, and on an error without a `detail` key.
     pub async fn call(&self, req: Request<Body>) -> (StatusCode, Value) {
         let what = format!("{} {}", req.method(), req.uri());
-        let resp = self.router.clone().oneshot(req).await.expect("infallible");
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let (status, text) = self.call_text(req).await;
+        let bytes = text.as_bytes();
         let body: Value = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                panic!(
-                    "{what}: body is not JSON ({e}): {}",
-                    String::from_utf8_lossy(&bytes)
-                )
-            })
+            serde_json::from_slice(bytes)
+                .unwrap_or_else(|e| panic!("{what}: body is not JSON ({e}): {text}"))
         };
         assert!(
             !status.is_server_error(),
@@ -169,18 +194,18 @@ impl TestApp {
         bearer: Option<&str>,
         body: Option<&Value>,
     ) -> (StatusCode, Value) {
-        let mut b = Request::builder().method(method).uri(uri);
-        if let Some(t) = bearer {
-            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        let req = match body {
-            Some(v) => b
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(v.to_string()))
-                .unwrap(),
-            None => b.body(Body::empty()).unwrap(),
-        };
-        self.call(req).await
+        self.call(request(method, uri, bearer, body)).await
+    }
+
+    /// Like [`TestApp::send`], returning the raw body text unchecked.
+    pub async fn send_text(
+        &self,
+        method: Method,
+        uri: &str,
+        bearer: Option<&str>,
+        body: Option<&Value>,
+    ) -> (StatusCode, String) {
+        self.call_text(request(method, uri, bearer, body)).await
     }
 
     /// A request with a raw body and content type.
@@ -296,6 +321,20 @@ impl TestApp {
             "configurations": configs,
             "tokens": tokens,
         })
+    }
+}
+
+fn request(method: Method, uri: &str, bearer: Option<&str>, body: Option<&Value>) -> Request<Body> {
+    let mut b = Request::builder().method(method).uri(uri);
+    if let Some(t) = bearer {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    match body {
+        Some(v) => b
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(v.to_string()))
+            .unwrap(),
+        None => b.body(Body::empty()).unwrap(),
     }
 }
 

@@ -7,4 +7,5 @@ mod filters;
 mod harness;
 mod indicators;
 mod tags;
+mod tenants;
 mod tokens;
