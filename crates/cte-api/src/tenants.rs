@@ -51,7 +51,10 @@ pub(crate) fn connect(
     ssl_validation: bool,
 ) -> Result<Arc<dyn TenantClient>, ApiError> {
     let connector = state.connector.as_ref().ok_or_else(|| {
-        ApiError::Internal("no tenant connector is configured in this server".into())
+        ApiError::BadRequest(
+            "This server was started without access to Netskope tenants, so tenants cannot be checked or used."
+                .into(),
+        )
     })?;
     connector
         .connect(tenant, ssl_validation)
