@@ -175,9 +175,9 @@ pub(crate) async fn update(
     let (muted, shared_with) = (body.muted, body.shared_with);
     let saved = state
         .run(move |store| -> Result<BusinessRule, ApiError> {
-            let mut rule = store
-                .business_rule(&name)?
-                .ok_or_else(|| StoreError::NotFound(format!("Business rule with name '{name}' does not exist.")))?;
+            let mut rule = store.business_rule(&name)?.ok_or_else(|| {
+                StoreError::NotFound(format!("Business rule with name '{name}' does not exist."))
+            })?;
             if let Some(f) = filters {
                 rule.filters = f;
             }
@@ -235,7 +235,10 @@ fn apply_mute(
 }
 
 /// Validates `rule` against the stored world; runs on the blocking thread.
-fn checked(store: &dyn cte_core::store::Store, rule: &BusinessRule) -> Result<BusinessRule, ApiError> {
+fn checked(
+    store: &dyn cte_core::store::Store,
+    rule: &BusinessRule,
+) -> Result<BusinessRule, ApiError> {
     let configurations = store.configurations()?;
     let tenants = store.tenants()?;
     let tags: Vec<String> = store.tags()?.into_iter().map(|t| t.name).collect();

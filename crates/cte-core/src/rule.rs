@@ -159,9 +159,7 @@ impl BusinessRule {
 
     /// The indicators the rule shares: its filters, minus every exception (CE's `$nor`).
     pub fn selection(&self) -> Result<Filter, RuleProblem> {
-        let base = self
-            .filter()
-            .map_err(|e| RuleProblem::Filter(e.detail()))?;
+        let base = self.filter().map_err(|e| RuleProblem::Filter(e.detail()))?;
         let mut excluded = Vec::new();
         for e in &self.exceptions {
             // An exception that selects everything leaves nothing to share.
@@ -263,7 +261,8 @@ pub const MAX_FILE_HASH_CAP_MB: u32 = 8;
 /// Default of `default_url`: the placeholder pushed when a URL list would be empty.
 pub const DEFAULT_URL: &str = "cedefaultpush.io";
 /// Default of `default_file_hash`: the placeholder pushed when a hash list would be empty.
-pub const DEFAULT_FILE_HASH: &str = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+pub const DEFAULT_FILE_HASH: &str =
+    "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
 /// Label of the URL-list target.
 pub const URL_LIST_LABEL: &str = "Add to URL List";
 /// Label of the file-hash-list target.
@@ -487,7 +486,9 @@ pub fn validate_rule(
     let mut out = rule.clone();
     out.name = rule.name.trim().to_string();
     if out.name.is_empty() {
-        problems.push(RuleProblem::Invalid("Business rule name must not be empty.".into()));
+        problems.push(RuleProblem::Invalid(
+            "Business rule name must not be empty.".into(),
+        ));
     }
     if let Err(e) = rule.filter() {
         problems.push(RuleProblem::Filter(e.detail()));
@@ -497,7 +498,9 @@ pub fn validate_rule(
     let mut missing_tags = BTreeSet::new();
     for e in &rule.exceptions {
         if e.name.trim().is_empty() {
-            problems.push(RuleProblem::Invalid("Exception name must not be empty.".into()));
+            problems.push(RuleProblem::Invalid(
+                "Exception name must not be empty.".into(),
+            ));
         } else if !names.insert(e.name.trim()) {
             problems.push(RuleProblem::Invalid(format!(
                 "Exception name '{}' is used twice.",
@@ -575,11 +578,7 @@ pub fn validate_rule(
                 }
                 canonical.push(target.to_action());
             }
-            if let Some(a) = out
-                .shared_with
-                .get_mut(src)
-                .and_then(|d| d.get_mut(dst))
-            {
+            if let Some(a) = out.shared_with.get_mut(src).and_then(|d| d.get_mut(dst)) {
                 if canonical.len() == a.len() {
                     *a = canonical;
                 }
@@ -598,7 +597,10 @@ pub fn validate_rule(
             else {
                 continue;
             };
-            for target in actions.iter().filter_map(|a| ShareTarget::from_action(a).ok()) {
+            for target in actions
+                .iter()
+                .filter_map(|a| ShareTarget::from_action(a).ok())
+            {
                 if mine.contains_key(&(tenant_name.clone(), target.list_key())) {
                     problems.push(duplicate(&target, &other.name));
                 }

@@ -87,12 +87,18 @@ fn age_cycle_expires_indicators_and_unmutes_rules() {
     let half_day = t0() + Duration::hours(12);
     assert_eq!(
         age_cycle(&store, half_day).unwrap(),
-        AgeReport { deactivated: 0, unmuted: 1 }
+        AgeReport {
+            deactivated: 0,
+            unmuted: 1
+        }
     );
     let later = t0() + Duration::days(2);
     assert_eq!(
         age_cycle(&store, later).unwrap(),
-        AgeReport { deactivated: 1, unmuted: 0 }
+        AgeReport {
+            deactivated: 1,
+            unmuted: 0
+        }
     );
     assert_eq!(age_cycle(&store, later).unwrap(), AgeReport::default());
     assert!(!store.indicator("aged.example").unwrap().unwrap().active);

@@ -51,8 +51,11 @@ fn map_write(e: rusqlite::Error, rule: &BusinessRule) -> StoreError {
 }
 
 fn write_sharing(tx: &Transaction<'_>, id: i64, rule: &BusinessRule) -> StoreResult<()> {
-    tx.execute("DELETE FROM sharing_configurations WHERE rule_id = ?1", [id])
-        .map_err(sql)?;
+    tx.execute(
+        "DELETE FROM sharing_configurations WHERE rule_id = ?1",
+        [id],
+    )
+    .map_err(sql)?;
     let mut stmt = tx
         .prepare_cached(
             "INSERT INTO sharing_configurations (rule_id, source, destination, actions)

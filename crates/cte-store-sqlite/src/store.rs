@@ -22,8 +22,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use crate::error::{sql, SqliteError};
 use crate::indicators;
 use crate::migrate::migrate;
-use crate::rules;
 use crate::rows::{ms, opt_ms, opt_time, time};
+use crate::rules;
 use crate::secrets::{key_path, SecretBox};
 
 const MAX_IDLE_READERS: usize = 8;
@@ -827,7 +827,10 @@ impl Store for SqliteStore {
     }
 
     fn business_rule(&self, name: &str) -> StoreResult<Option<BusinessRule>> {
-        Ok(self.read(|tx| rules::load(tx, Some(name)))?.into_iter().next())
+        Ok(self
+            .read(|tx| rules::load(tx, Some(name)))?
+            .into_iter()
+            .next())
     }
 
     fn business_rules(&self) -> StoreResult<Vec<BusinessRule>> {

@@ -94,8 +94,14 @@ fn sharing_needs_existing_configurations_and_follows_their_deletion() {
     let (_d, s) = store();
     let r = rule(json!({"name": "r", "sharedWith": {
         "DW": {"NS": [], "NS2": []}, "NS2": {"NS": []}}}));
-    assert!(matches!(s.insert_business_rule(&r), Err(StoreError::Invalid(_))));
-    assert!(s.business_rules().unwrap().is_empty(), "nothing half-written");
+    assert!(matches!(
+        s.insert_business_rule(&r),
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(
+        s.business_rules().unwrap().is_empty(),
+        "nothing half-written"
+    );
     for c in ["DW", "NS", "NS2"] {
         s.insert_configuration(&config(c)).unwrap();
     }
@@ -105,7 +111,12 @@ fn sharing_needs_existing_configurations_and_follows_their_deletion() {
     assert!(want.forget_configuration("NS"));
     assert_eq!(s.business_rule("r").unwrap(), Some(want));
     s.delete_configuration("DW", false).unwrap();
-    assert!(s.business_rule("r").unwrap().unwrap().shared_with.is_empty());
+    assert!(s
+        .business_rule("r")
+        .unwrap()
+        .unwrap()
+        .shared_with
+        .is_empty());
 }
 
 #[test]
@@ -170,8 +181,14 @@ fn deactivate_expired_leaves_indicators_without_expiry_active() {
     assert!(!active("now.example"));
     assert!(active("future.example"));
     assert!(active("never.example"));
-    assert_eq!(s.indicator("never.example").unwrap().unwrap().expires_at, None);
+    assert_eq!(
+        s.indicator("never.example").unwrap().unwrap().expires_at,
+        None
+    );
     assert_eq!(s.deactivate_expired(t0() + Duration::hours(2)).unwrap(), 0);
-    assert_eq!(s.deactivate_expired(t0() + Duration::days(10_000)).unwrap(), 1);
+    assert_eq!(
+        s.deactivate_expired(t0() + Duration::days(10_000)).unwrap(),
+        1
+    );
     assert!(active("never.example"));
 }

@@ -81,7 +81,13 @@ async fn create(app: &TestApp, body: Value) -> Value {
 async fn every_severity_as_the_readme_sends_it() {
     let app = world().await;
     let (s, v) = app
-        .send_raw(Method::POST, RULES, &app.admin, "application/json", EVERY_SEVERITY)
+        .send_raw(
+            Method::POST,
+            RULES,
+            &app.admin,
+            "application/json",
+            EVERY_SEVERITY,
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let want = json!({
@@ -96,12 +102,22 @@ async fn every_severity_as_the_readme_sends_it() {
 
     // The README's sharing configuration.
     let (s, v) = app
-        .patch(&app.admin, RULE, json!({"name": "Every Severity",
-            "sharedWith": {"DW": {"NS": [url_target("ce-iocs")]}}}))
+        .patch(
+            &app.admin,
+            RULE,
+            json!({"name": "Every Severity",
+            "sharedWith": {"DW": {"NS": [url_target("ce-iocs")]}}}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["sharedWith"], json!({"DW": {"NS": [url_target("ce-iocs")]}}));
-    assert_eq!(v["filters"], want["filters"], "PATCH keeps what it does not name");
+    assert_eq!(
+        v["sharedWith"],
+        json!({"DW": {"NS": [url_target("ce-iocs")]}})
+    );
+    assert_eq!(
+        v["filters"], want["filters"],
+        "PATCH keeps what it does not name"
+    );
     assert_eq!(rules(&app).await, json!([v]));
 }
 
@@ -110,8 +126,15 @@ async fn scopes_and_authentication() {
     let app = world().await;
     let ro = app.login_new(RO).await;
     let body = json!({"name": "r"});
-    assert_eq!(app.send(Method::GET, RULES, None, None).await.0, StatusCode::UNAUTHORIZED);
-    for (method, uri) in [(Method::POST, RULES), (Method::PATCH, RULE), (Method::DELETE, RULE)] {
+    assert_eq!(
+        app.send(Method::GET, RULES, None, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    for (method, uri) in [
+        (Method::POST, RULES),
+        (Method::PATCH, RULE),
+        (Method::DELETE, RULE),
+    ] {
         let got = app.send(method, uri, Some(&ro), Some(&body)).await;
         assert_error(&got, StatusCode::FORBIDDEN, "Not enough permissions.");
     }
@@ -126,23 +149,61 @@ async fn create_refusals() {
     create(&app, json!({"name": "r"})).await;
     let before = rules(&app).await;
     let cases = [
-        (json!({"name": "r"}), StatusCode::UNPROCESSABLE_ENTITY, "Business rule with name 'r' already exists."),
-        (json!({"name": " r "}), StatusCode::UNPROCESSABLE_ENTITY, "Business rule with name 'r' already exists."),
-        (json!({"name": "  "}), StatusCode::UNPROCESSABLE_ENTITY, "Business rule name must not be empty."),
-        (json!({"name": "m", "muted": true, "unmuteAt": fmt(app.now() + Duration::days(1))}),
-            StatusCode::UNPROCESSABLE_ENTITY, "A business rule cannot be created muted."),
-        (json!({"name": "f", "filters": {"query": "", "mongo": "{oops"}}), StatusCode::BAD_REQUEST, "Invalid JSON query provided."),
-        (json!({"name": "f", "filters": {"query": "", "mongo": 3}}), StatusCode::BAD_REQUEST,
-            "Invalid query provided. filters.mongo must be a JSON string or object."),
-        (json!({"name": "e", "exceptions": [{"name": "x", "tags": ["allow"], "filters": {"query": "", "mongo": "{}"}}]}),
-            StatusCode::UNPROCESSABLE_ENTITY, "Exception 'x' must have exactly one of filters and tags."),
-        (json!({"name": "e", "exceptions": [{"name": "x"}]}),
-            StatusCode::UNPROCESSABLE_ENTITY, "Exception 'x' must have exactly one of filters and tags."),
-        (json!({"name": "e", "exceptions": [{"name": "x", "tags": ["nope", "allow"]}]}),
-            StatusCode::UNPROCESSABLE_ENTITY, "Tag(s) 'nope' do not exist."),
-        (json!({"name": "e", "exceptions": [{"name": "x", "tags": []}]}),
-            StatusCode::UNPROCESSABLE_ENTITY, "Exception 'x' must name at least one tag."),
-        (json!({"name": "e", "exceptions": "no"}), StatusCode::UNPROCESSABLE_ENTITY, ""),
+        (
+            json!({"name": "r"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Business rule with name 'r' already exists.",
+        ),
+        (
+            json!({"name": " r "}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Business rule with name 'r' already exists.",
+        ),
+        (
+            json!({"name": "  "}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Business rule name must not be empty.",
+        ),
+        (
+            json!({"name": "m", "muted": true, "unmuteAt": fmt(app.now() + Duration::days(1))}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "A business rule cannot be created muted.",
+        ),
+        (
+            json!({"name": "f", "filters": {"query": "", "mongo": "{oops"}}),
+            StatusCode::BAD_REQUEST,
+            "Invalid JSON query provided.",
+        ),
+        (
+            json!({"name": "f", "filters": {"query": "", "mongo": 3}}),
+            StatusCode::BAD_REQUEST,
+            "Invalid query provided. filters.mongo must be a JSON string or object.",
+        ),
+        (
+            json!({"name": "e", "exceptions": [{"name": "x", "tags": ["allow"], "filters": {"query": "", "mongo": "{}"}}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Exception 'x' must have exactly one of filters and tags.",
+        ),
+        (
+            json!({"name": "e", "exceptions": [{"name": "x"}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Exception 'x' must have exactly one of filters and tags.",
+        ),
+        (
+            json!({"name": "e", "exceptions": [{"name": "x", "tags": ["nope", "allow"]}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Tag(s) 'nope' do not exist.",
+        ),
+        (
+            json!({"name": "e", "exceptions": [{"name": "x", "tags": []}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Exception 'x' must name at least one tag.",
+        ),
+        (
+            json!({"name": "e", "exceptions": "no"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "",
+        ),
     ];
     for (body, status, detail) in cases {
         let got = app.post(&app.admin, RULES, body.clone()).await;
@@ -154,15 +215,29 @@ async fn create_refusals() {
     }
     // A UI query error carries the position.
     let (s, v) = app
-        .post(&app.admin, RULES, json!({"name": "q", "filters": {"query": "colour = red"}}))
+        .post(
+            &app.admin,
+            RULES,
+            json!({"name": "q", "filters": {"query": "colour = red"}}),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-    assert!(v["detail"].as_str().unwrap().starts_with("Invalid query provided."), "{v}");
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Invalid query provided."),
+        "{v}"
+    );
     assert_eq!(rules(&app).await, before, "nothing stored");
 
     // Problems are reported together.
     let (s, v) = app
-        .post(&app.admin, RULES, json!({"name": "many", "exceptions": [{"name": "a"}, {"name": "b", "tags": ["nope"]}]}))
+        .post(
+            &app.admin,
+            RULES,
+            json!({"name": "many", "exceptions": [{"name": "a"}, {"name": "b", "tags": ["nope"]}]}),
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
@@ -175,15 +250,24 @@ async fn create_refusals() {
 async fn filters_take_query_mongo_objects_and_exceptions() {
     let app = world().await;
     app.tag("allow").await;
-    let v = create(&app, json!({"name": "r",
+    let v = create(
+        &app,
+        json!({"name": "r",
         "filters": {"query": "type = url", "mongo": {"value": {"$regex": "evil"}}},
         "exceptions": [{"name": "allow", "tags": [" allow "]},
-                       {"name": "low", "filters": {"query": "severity = low"}}]}))
+                       {"name": "low", "filters": {"query": "severity = low"}}]}),
+    )
     .await;
-    assert_eq!(v["filters"], json!({"query": "type = url", "mongo": "{\"value\":{\"$regex\":\"evil\"}}"}));
-    assert_eq!(v["exceptions"], json!([
+    assert_eq!(
+        v["filters"],
+        json!({"query": "type = url", "mongo": "{\"value\":{\"$regex\":\"evil\"}}"})
+    );
+    assert_eq!(
+        v["exceptions"],
+        json!([
         {"name": "allow", "filters": null, "tags": ["allow"]},
-        {"name": "low", "filters": {"query": "severity = low", "mongo": "{}"}, "tags": null}]));
+        {"name": "low", "filters": {"query": "severity = low", "mongo": "{}"}, "tags": null}])
+    );
 }
 
 #[tokio::test]
@@ -193,47 +277,124 @@ async fn muting_and_unmuting() {
     let later = fmt(app.now() + Duration::hours(2));
     let past = fmt(app.now() - Duration::hours(2));
     let u = StatusCode::UNPROCESSABLE_ENTITY;
-    assert_error(&app.patch(&app.admin, RULE, json!({"name": "r", "muted": true})).await, u,
-        "unmuteAt is required when muting a business rule.");
-    assert_error(&app.patch(&app.admin, RULE, json!({"name": "r", "muted": true, "unmuteAt": past})).await, u,
-        "unmuteAt must be in the future when muting a business rule.");
-    assert_error(&app.patch(&app.admin, RULE, json!({"name": "r", "muted": true, "unmuteAt": app.now().to_rfc3339()})).await, u,
-        "unmuteAt must be in the future when muting a business rule.");
-    assert_error(&app.patch(&app.admin, RULE, json!({"name": "r", "muted": true, "unmuteAt": "tomorrow"})).await, u,
-        "unmuteAt 'tomorrow' is not an ISO 8601 datetime.");
-    assert_error(&app.patch(&app.admin, RULE, json!({"name": "r", "unmuteAt": later})).await, u,
-        "unmuteAt applies only to a muted business rule; send \"muted\": true with it.");
+    assert_error(
+        &app.patch(&app.admin, RULE, json!({"name": "r", "muted": true}))
+            .await,
+        u,
+        "unmuteAt is required when muting a business rule.",
+    );
+    assert_error(
+        &app.patch(
+            &app.admin,
+            RULE,
+            json!({"name": "r", "muted": true, "unmuteAt": past}),
+        )
+        .await,
+        u,
+        "unmuteAt must be in the future when muting a business rule.",
+    );
+    assert_error(
+        &app.patch(
+            &app.admin,
+            RULE,
+            json!({"name": "r", "muted": true, "unmuteAt": app.now().to_rfc3339()}),
+        )
+        .await,
+        u,
+        "unmuteAt must be in the future when muting a business rule.",
+    );
+    assert_error(
+        &app.patch(
+            &app.admin,
+            RULE,
+            json!({"name": "r", "muted": true, "unmuteAt": "tomorrow"}),
+        )
+        .await,
+        u,
+        "unmuteAt 'tomorrow' is not an ISO 8601 datetime.",
+    );
+    assert_error(
+        &app.patch(&app.admin, RULE, json!({"name": "r", "unmuteAt": later}))
+            .await,
+        u,
+        "unmuteAt applies only to a muted business rule; send \"muted\": true with it.",
+    );
 
-    let (s, v) = app.patch(&app.admin, RULE, json!({"name": "r", "muted": true, "unmuteAt": later})).await;
+    let (s, v) = app
+        .patch(
+            &app.admin,
+            RULE,
+            json!({"name": "r", "muted": true, "unmuteAt": later}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!((v["muted"].clone(), v["unmuteAt"].clone()), (json!(true), json!(later)));
+    assert_eq!(
+        (v["muted"].clone(), v["unmuteAt"].clone()),
+        (json!(true), json!(later))
+    );
     // Other edits keep the mute; a new time moves it.
-    let (_, v) = app.patch(&app.admin, RULE, json!({"name": "r", "filters": {"query": "type = url"}})).await;
+    let (_, v) = app
+        .patch(
+            &app.admin,
+            RULE,
+            json!({"name": "r", "filters": {"query": "type = url"}}),
+        )
+        .await;
     assert_eq!(v["unmuteAt"], json!(later));
     let later2 = fmt(app.now() + Duration::hours(3));
-    let (_, v) = app.patch(&app.admin, RULE, json!({"name": "r", "unmuteAt": later2})).await;
+    let (_, v) = app
+        .patch(&app.admin, RULE, json!({"name": "r", "unmuteAt": later2}))
+        .await;
     assert_eq!(v["unmuteAt"], json!(later2));
-    let (s, v) = app.patch(&app.admin, RULE, json!({"name": "r", "muted": false})).await;
+    let (s, v) = app
+        .patch(&app.admin, RULE, json!({"name": "r", "muted": false}))
+        .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!((v["muted"].clone(), v["unmuteAt"].clone()), (json!(false), Value::Null));
+    assert_eq!(
+        (v["muted"].clone(), v["unmuteAt"].clone()),
+        (json!(false), Value::Null)
+    );
 }
 
 #[tokio::test]
 async fn update_and_delete_refusals() {
     let app = world().await;
-    assert_error(&app.patch(&app.admin, RULE, json!({"name": "ghost"})).await,
-        StatusCode::NOT_FOUND, "Business rule with name 'ghost' does not exist.");
-    assert_error(&app.delete(&app.admin, RULE, json!({"name": "ghost"})).await,
-        StatusCode::NOT_FOUND, "Business rule with name 'ghost' does not exist.");
-    assert_eq!(app.patch(&app.admin, RULE, json!({})).await.0, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(app.delete(&app.admin, RULE, json!({})).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(
+        &app.patch(&app.admin, RULE, json!({"name": "ghost"})).await,
+        StatusCode::NOT_FOUND,
+        "Business rule with name 'ghost' does not exist.",
+    );
+    assert_error(
+        &app.delete(&app.admin, RULE, json!({"name": "ghost"})).await,
+        StatusCode::NOT_FOUND,
+        "Business rule with name 'ghost' does not exist.",
+    );
+    assert_eq!(
+        app.patch(&app.admin, RULE, json!({})).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        app.delete(&app.admin, RULE, json!({})).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     create(&app, json!({"name": "r"})).await;
-    assert_error(&app.patch(&app.admin, RULE, json!({"name": "r", "filters": {"mongo": "[]"}})).await,
-        StatusCode::BAD_REQUEST, "Invalid query provided. the query must be a JSON object.");
+    assert_error(
+        &app.patch(
+            &app.admin,
+            RULE,
+            json!({"name": "r", "filters": {"mongo": "[]"}}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "Invalid query provided. the query must be a JSON object.",
+    );
     let (s, v) = app.delete(&app.admin, RULE, json!({"name": "r"})).await;
     assert_eq!((s, v), (StatusCode::OK, json!({"success": true})));
     assert_eq!(rules(&app).await, json!([]));
-    assert_eq!(app.send(Method::PUT, RULE, Some(&app.admin), None).await.0, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        app.send(Method::PUT, RULE, Some(&app.admin), None).await.0,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
 }
 
 #[tokio::test]
@@ -267,44 +428,94 @@ async fn sharing_configuration_refusals() {
             "The same URL List, File Hash List or Private App List is already configured for this tenant (URL List 'A' in business rule 'r')."),
     ];
     for (shared, detail) in cases {
-        let got = app.patch(&app.admin, RULE, json!({"name": "r", "sharedWith": shared})).await;
+        let got = app
+            .patch(&app.admin, RULE, json!({"name": "r", "sharedWith": shared}))
+            .await;
         assert_error(&got, StatusCode::UNPROCESSABLE_ENTITY, detail);
-        let got = app.post(&app.admin, RULES, json!({"name": "new", "sharedWith": shared})).await;
+        let got = app
+            .post(
+                &app.admin,
+                RULES,
+                json!({"name": "new", "sharedWith": shared}),
+            )
+            .await;
         assert_eq!(got.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", got.1);
     }
     assert_eq!(rules(&app).await, before, "nothing stored");
 
     // Defaults are filled in; the file target works on a tenant with a V1 token.
-    let (s, v) = app.patch(&app.admin, RULE, json!({"name": "r", "sharedWith": {"DW": {"NS": [
+    let (s, v) = app
+        .patch(
+            &app.admin,
+            RULE,
+            json!({"name": "r", "sharedWith": {"DW": {"NS": [
         {"value": "url", "parameters": {"list": "Block"}},
-        {"value": "file", "parameters": {"file_list": "hashes"}}]}}})).await;
+        {"value": "file", "parameters": {"file_list": "hashes"}}]}}}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["sharedWith"]["DW"]["NS"], json!([
+    assert_eq!(
+        v["sharedWith"]["DW"]["NS"],
+        json!([
         {"label": "Add to URL List", "value": "url", "parameters": {"list": "Block", "name": "",
             "url_list_type": "Exact", "max_url_list_cap": 7, "default_url": "cedefaultpush.io"}},
         {"label": "Add to File Hash List", "value": "file", "parameters": {"file_list": "hashes",
-            "max_file_hash_cap": 8, "default_file_hash": "f".repeat(64)}}]));
+            "max_file_hash_cap": 8, "default_file_hash": "f".repeat(64)}}])
+    );
 }
 
 #[tokio::test]
 async fn the_same_list_of_one_tenant_is_refused_across_rules() {
     let app = world().await;
-    create(&app, json!({"name": "first", "sharedWith": {"DW": {"NS": [url_target("ce-iocs")]}}})).await;
+    create(
+        &app,
+        json!({"name": "first", "sharedWith": {"DW": {"NS": [url_target("ce-iocs")]}}}),
+    )
+    .await;
     let detail = "The same URL List, File Hash List or Private App List is already configured for this tenant (URL List 'ce-iocs' in business rule 'first').";
     // Another rule, another destination on the same tenant, another source: all refused.
     for shared in [
         json!({"DW": {"NS": [url_target("ce-iocs")]}}),
         json!({"NS": {"NS2": [url_target("CE-IOCS")]}}),
     ] {
-        let got = app.post(&app.admin, RULES, json!({"name": "second", "sharedWith": shared})).await;
+        let got = app
+            .post(
+                &app.admin,
+                RULES,
+                json!({"name": "second", "sharedWith": shared}),
+            )
+            .await;
         assert_eq!(got.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", got.1);
-        assert!(got.1["detail"].as_str().unwrap().contains("in business rule 'first'"), "{}", got.1);
+        assert!(
+            got.1["detail"]
+                .as_str()
+                .unwrap()
+                .contains("in business rule 'first'"),
+            "{}",
+            got.1
+        );
     }
-    let got = app.post(&app.admin, RULES, json!({"name": "second", "sharedWith": {"DW": {"NS2": [url_target("ce-iocs")]}}})).await;
+    let got = app
+        .post(
+            &app.admin,
+            RULES,
+            json!({"name": "second", "sharedWith": {"DW": {"NS2": [url_target("ce-iocs")]}}}),
+        )
+        .await;
     assert_error(&got, StatusCode::UNPROCESSABLE_ENTITY, detail);
     // Another tenant's list of the same name is another list; re-saving the first rule is fine.
-    create(&app, json!({"name": "second", "sharedWith": {"DW": {"NS-v2only": [url_target("ce-iocs")]}}})).await;
-    let (s, v) = app.patch(&app.admin, RULE, json!({"name": "first", "sharedWith": {"DW": {"NS": [url_target("ce-iocs")]}}})).await;
+    create(
+        &app,
+        json!({"name": "second", "sharedWith": {"DW": {"NS-v2only": [url_target("ce-iocs")]}}}),
+    )
+    .await;
+    let (s, v) = app
+        .patch(
+            &app.admin,
+            RULE,
+            json!({"name": "first", "sharedWith": {"DW": {"NS": [url_target("ce-iocs")]}}}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
 }
 
@@ -320,31 +531,77 @@ async fn a_tag_used_by_a_rule_cannot_be_deleted() {
                        {"name": "b", "filters": {"query": "tags = in-exception-filter"}}]}))
     .await;
     for t in ["in-filter", "in-exception", "in-exception-filter"] {
-        let got = app.delete(&app.admin, "/api/cte/tags", json!({"name": t})).await;
-        assert_error(&got, StatusCode::BAD_REQUEST, &format!("{t} is in use by one of the CTE business rules."));
+        let got = app
+            .delete(&app.admin, "/api/cte/tags", json!({"name": t}))
+            .await;
+        assert_error(
+            &got,
+            StatusCode::BAD_REQUEST,
+            &format!("{t} is in use by one of the CTE business rules."),
+        );
     }
-    assert_eq!(app.delete(&app.admin, "/api/cte/tags", json!({"name": "free"})).await.0, StatusCode::OK);
+    assert_eq!(
+        app.delete(&app.admin, "/api/cte/tags", json!({"name": "free"}))
+            .await
+            .0,
+        StatusCode::OK
+    );
     app.delete(&app.admin, RULE, json!({"name": "r"})).await;
-    assert_eq!(app.delete(&app.admin, "/api/cte/tags", json!({"name": "in-filter"})).await.0, StatusCode::OK);
+    assert_eq!(
+        app.delete(&app.admin, "/api/cte/tags", json!({"name": "in-filter"}))
+            .await
+            .0,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn deleting_a_configuration_removes_it_from_every_rule() {
     let app = world().await;
     app.source("Feed", json!({})).await;
-    create(&app, json!({"name": "a", "sharedWith": {
+    create(
+        &app,
+        json!({"name": "a", "sharedWith": {
         "DW": {"NS": [url_target("a")], "NS2": [url_target("b")]},
-        "Feed": {"NS": [url_target("c")]}}}))
+        "Feed": {"NS": [url_target("c")]}}}),
+    )
     .await;
-    create(&app, json!({"name": "b", "sharedWith": {"NS2": {"NS": [url_target("d")]}}})).await;
-    let (s, v) = app.delete(&app.admin, "/api/cte/configuration", json!({"name": "NS2", "keepData": true})).await;
+    create(
+        &app,
+        json!({"name": "b", "sharedWith": {"NS2": {"NS": [url_target("d")]}}}),
+    )
+    .await;
+    let (s, v) = app
+        .delete(
+            &app.admin,
+            "/api/cte/configuration",
+            json!({"name": "NS2", "keepData": true}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let all = rules(&app).await;
-    assert_eq!(all[0]["sharedWith"], json!({"DW": {"NS": [url_target("a")]}, "Feed": {"NS": [url_target("c")]}}));
+    assert_eq!(
+        all[0]["sharedWith"],
+        json!({"DW": {"NS": [url_target("a")]}, "Feed": {"NS": [url_target("c")]}})
+    );
     assert_eq!(all[1]["sharedWith"], json!({}));
-    app.delete(&app.admin, "/api/cte/configuration", json!({"name": "Feed", "keepData": false})).await;
-    assert_eq!(rules(&app).await[0]["sharedWith"], json!({"DW": {"NS": [url_target("a")]}}));
+    app.delete(
+        &app.admin,
+        "/api/cte/configuration",
+        json!({"name": "Feed", "keepData": false}),
+    )
+    .await;
+    assert_eq!(
+        rules(&app).await[0]["sharedWith"],
+        json!({"DW": {"NS": [url_target("a")]}})
+    );
     // The freed list can be configured again elsewhere.
-    let (s, v) = app.patch(&app.admin, RULE, json!({"name": "b", "sharedWith": {"DW": {"NS": [url_target("c")]}}})).await;
+    let (s, v) = app
+        .patch(
+            &app.admin,
+            RULE,
+            json!({"name": "b", "sharedWith": {"DW": {"NS": [url_target("c")]}}}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
 }

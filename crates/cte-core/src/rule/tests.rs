@@ -117,7 +117,8 @@ fn indicator(value: &str, severity: Severity, tags: &[&str]) -> Indicator {
 
 #[test]
 fn every_severity_selects_all_severities() {
-    let r = rule(json!({"name": "Every Severity", "filters": {"query": "", "mongo": EVERY_SEVERITY}}));
+    let r =
+        rule(json!({"name": "Every Severity", "filters": {"query": "", "mongo": EVERY_SEVERITY}}));
     let f = r.selection().unwrap();
     for s in Severity::ALL {
         assert!(f.matches(&indicator("a.example", s, &[])), "{s:?}");
@@ -169,22 +170,45 @@ fn referenced_tags_come_from_filters_and_exceptions() {
 #[test]
 fn bad_filters_and_exceptions_are_reported_together() {
     let w = World::new();
-    let r = rule(json!({"name": " ", "filters": {"query": "", "mongo": "{not json"},
+    let r = rule(
+        json!({"name": " ", "filters": {"query": "", "mongo": "{not json"},
         "exceptions": [
             {"name": "both", "filters": {"query": "", "mongo": "{}"}, "tags": ["allow"]},
             {"name": "neither"},
             {"name": "unknown tag", "tags": ["nope"]},
-            {"name": "bad", "filters": {"query": "colour = red", "mongo": "{}"}}]}));
+            {"name": "bad", "filters": {"query": "colour = red", "mongo": "{}"}}]}),
+    );
     let errs = w.check(&r).unwrap_err();
-    assert!(errs.contains(&"Business rule name must not be empty.".to_string()), "{errs:?}");
-    assert!(errs.contains(&"Invalid JSON query provided.".to_string()), "{errs:?}");
-    assert!(errs.contains(&"Exception 'both' must have exactly one of filters and tags.".to_string()));
-    assert!(errs.contains(&"Exception 'neither' must have exactly one of filters and tags.".to_string()));
-    assert!(errs.contains(&"Tag(s) 'nope' do not exist.".to_string()), "{errs:?}");
-    assert!(errs.iter().any(|e| e.starts_with("Invalid query provided.")), "{errs:?}");
+    assert!(
+        errs.contains(&"Business rule name must not be empty.".to_string()),
+        "{errs:?}"
+    );
+    assert!(
+        errs.contains(&"Invalid JSON query provided.".to_string()),
+        "{errs:?}"
+    );
+    assert!(
+        errs.contains(&"Exception 'both' must have exactly one of filters and tags.".to_string())
+    );
+    assert!(errs
+        .contains(&"Exception 'neither' must have exactly one of filters and tags.".to_string()));
+    assert!(
+        errs.contains(&"Tag(s) 'nope' do not exist.".to_string()),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("Invalid query provided.")),
+        "{errs:?}"
+    );
     let problems = validate_rule(
         &r,
-        &RuleContext { configurations: &[], tenants: &[], tags: &[], rules: &[] },
+        &RuleContext {
+            configurations: &[],
+            tenants: &[],
+            tags: &[],
+            rules: &[],
+        },
     )
     .unwrap_err();
     assert!(problems.iter().any(RuleProblem::is_filter));
@@ -211,7 +235,10 @@ fn url_target_defaults_and_limits() {
         canonical.parameters,
         json!({"list": "create", "name": "ce-iocs", "url_list_type": "Exact", "max_url_list_cap": 7, "default_url": "cedefaultpush.io"})
     );
-    assert_eq!(ShareTarget::from_action(&canonical).unwrap(), ShareTarget::UrlList(t));
+    assert_eq!(
+        ShareTarget::from_action(&canonical).unwrap(),
+        ShareTarget::UrlList(t)
+    );
 
     let existing = Action {
         label: String::new(),
@@ -220,19 +247,44 @@ fn url_target_defaults_and_limits() {
     };
     let t = ShareTarget::from_action(&existing).unwrap();
     assert_eq!(t.max_bytes(), 3 * 1024 * 1024);
-    assert_eq!(t.list_key(), ListKey { kind: "url", name: "block".into() });
+    assert_eq!(
+        t.list_key(),
+        ListKey {
+            kind: "url",
+            name: "block".into()
+        }
+    );
     assert_eq!(t.to_action().label, "Add to URL List");
 
     for (params, want) in [
         (json!({"list": "create"}), "'name' is required"),
         (json!({"list": "a/b"}), "refuses"),
-        (json!({"list": "x", "url_list_type": "Glob"}), "'Exact' and 'Regex'"),
-        (json!({"list": "x", "max_url_list_cap": 8}), "between 1 and 7"),
-        (json!({"list": "x", "max_url_list_cap": 0}), "between 1 and 7"),
-        (json!({"list": "x", "max_url_list_cap": 6.5}), "between 1 and 7"),
-        (json!({"list": "x", "default_url": "not a url"}), "default_url"),
+        (
+            json!({"list": "x", "url_list_type": "Glob"}),
+            "'Exact' and 'Regex'",
+        ),
+        (
+            json!({"list": "x", "max_url_list_cap": 8}),
+            "between 1 and 7",
+        ),
+        (
+            json!({"list": "x", "max_url_list_cap": 0}),
+            "between 1 and 7",
+        ),
+        (
+            json!({"list": "x", "max_url_list_cap": 6.5}),
+            "between 1 and 7",
+        ),
+        (
+            json!({"list": "x", "default_url": "not a url"}),
+            "default_url",
+        ),
     ] {
-        let a = Action { label: String::new(), value: "url".into(), parameters: params.clone() };
+        let a = Action {
+            label: String::new(),
+            value: "url".into(),
+            parameters: params.clone(),
+        };
         let e = ShareTarget::from_action(&a).unwrap_err();
         assert!(e.contains(want), "{params}: {e}");
     }
@@ -257,12 +309,24 @@ fn file_target_defaults_and_limits() {
     assert_eq!(t.max_bytes(), 8 * 1024 * 1024);
     for (value, params, want) in [
         ("file", json!({}), "'file_list'"),
-        ("file", json!({"file_list": "h", "max_file_hash_cap": 9}), "between 1 and 8"),
-        ("file", json!({"file_list": "h", "default_file_hash": "xyz"}), "hex digest"),
+        (
+            "file",
+            json!({"file_list": "h", "max_file_hash_cap": 9}),
+            "between 1 and 8",
+        ),
+        (
+            "file",
+            json!({"file_list": "h", "default_file_hash": "xyz"}),
+            "hex digest",
+        ),
         ("private_app", json!({}), "Unknown target 'private_app'"),
         ("url", json!([]), "JSON object"),
     ] {
-        let a = Action { label: String::new(), value: value.into(), parameters: params };
+        let a = Action {
+            label: String::new(),
+            value: value.into(),
+            parameters: params,
+        };
         let e = ShareTarget::from_action(&a).unwrap_err();
         assert!(e.contains(want), "{value}: {e}");
     }
@@ -273,15 +337,33 @@ fn sharing_configurations_are_checked_against_the_world() {
     let w = World::new();
     let ok = rule(json!({"name": "r", "sharedWith": {"DW": {"NS": [url_action("ce-iocs")]}}}));
     let saved = w.check(&ok).unwrap();
-    assert_eq!(saved.shared_with["DW"]["NS"][0].parameters["max_url_list_cap"], 7);
+    assert_eq!(
+        saved.shared_with["DW"]["NS"][0].parameters["max_url_list_cap"],
+        7
+    );
 
     let cases = [
-        (json!({"nope": {"NS": []}}), "Source configuration 'nope' does not exist."),
-        (json!({"DW": {"nope": []}}), "Destination configuration 'nope' does not exist."),
+        (
+            json!({"nope": {"NS": []}}),
+            "Source configuration 'nope' does not exist.",
+        ),
+        (
+            json!({"DW": {"nope": []}}),
+            "Destination configuration 'nope' does not exist.",
+        ),
         (json!({"NS": {"DW": []}}), API_SOURCE_DESTINATION),
-        (json!({"DW": {"NS-other": [{"value": "file", "parameters": {"file_list": "h"}}]}}), "needs the V1 API token of tenant 't2'"),
-        (json!({"DW": {"NS": [url_action("a"), url_action("A")]}}), "The same URL List, File Hash List or Private App List is already configured"),
-        (json!({"DW": {"NS": [url_action("a")], "NS2": [url_action("a")]}}), "already configured"),
+        (
+            json!({"DW": {"NS-other": [{"value": "file", "parameters": {"file_list": "h"}}]}}),
+            "needs the V1 API token of tenant 't2'",
+        ),
+        (
+            json!({"DW": {"NS": [url_action("a"), url_action("A")]}}),
+            "The same URL List, File Hash List or Private App List is already configured",
+        ),
+        (
+            json!({"DW": {"NS": [url_action("a")], "NS2": [url_action("a")]}}),
+            "already configured",
+        ),
     ];
     for (shared, want) in cases {
         let r = rule(json!({"name": "r", "sharedWith": shared.clone()}));
@@ -298,11 +380,13 @@ fn sharing_configurations_are_checked_against_the_world() {
 #[test]
 fn targets_clash_with_other_rules_but_not_with_the_old_version() {
     let mut w = World::new();
-    let first = rule(json!({"name": "first", "sharedWith": {"DW": {"NS": [url_action("ce-iocs")]}}}));
+    let first =
+        rule(json!({"name": "first", "sharedWith": {"DW": {"NS": [url_action("ce-iocs")]}}}));
     w.rules.push(w.check(&first).unwrap());
     // Saving the same rule again (an update) is fine.
     assert!(w.check(&first).is_ok());
-    let second = rule(json!({"name": "second", "sharedWith": {"NS": {"NS2": [url_action("CE-IOCS")]}}}));
+    let second =
+        rule(json!({"name": "second", "sharedWith": {"NS": {"NS2": [url_action("CE-IOCS")]}}}));
     let errs = w.check(&second).unwrap_err();
     assert!(errs[0].contains("in business rule 'first'"), "{errs:?}");
 }
