@@ -50,16 +50,39 @@ fn map_write(e: rusqlite::Error, rule: &BusinessRule) -> StoreError {
     }
 }
 
+/// Makes the rule's sharing rows match `rule.shared_with`. Rows that stay keep their identity
+/// (updated in place, not deleted and re-inserted), so that state the share cycle keeps per
+/// sharing configuration survives edits of the rule's other fields.
 fn write_sharing(tx: &Transaction<'_>, id: i64, rule: &BusinessRule) -> StoreResult<()> {
-    tx.execute(
-        "DELETE FROM sharing_configurations WHERE rule_id = ?1",
-        [id],
-    )
-    .map_err(sql)?;
+    let stored: Vec<(String, String)> = {
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT source, destination FROM sharing_configurations WHERE rule_id = ?1",
+            )
+            .map_err(sql)?;
+        let rows = stmt
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(sql)?;
+        rows.collect::<Result<_, _>>().map_err(sql)?
+    };
+    for (src, dst) in stored {
+        let kept = rule
+            .shared_with
+            .get(&src)
+            .is_some_and(|d| d.contains_key(&dst));
+        if !kept {
+            tx.execute(
+                "DELETE FROM sharing_configurations WHERE rule_id = ?1 AND source = ?2 AND destination = ?3",
+                params![id, src, dst],
+            )
+            .map_err(sql)?;
+        }
+    }
     let mut stmt = tx
         .prepare_cached(
             "INSERT INTO sharing_configurations (rule_id, source, destination, actions)
-             VALUES (?1, ?2, ?3, ?4)",
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (rule_id, source, destination) DO UPDATE SET actions = excluded.actions",
         )
         .map_err(sql)?;
     for (src, dst, actions) in rule.sharing_configurations() {
