@@ -14,12 +14,13 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use cte_core::config::PluginKind;
 use cte_core::store::Store;
+use cte_engine::age::age_cycle;
 use cte_engine::pull::{pull_all, PullOptions};
 use cte_netskope::NetskopeConnector;
 use cte_store_sqlite::SqliteStore;
 
 #[derive(Parser)]
-#[command(version, about = "Threat Exchange worker: pull cycles")]
+#[command(version, about = "Threat Exchange worker: pull and age cycles")]
 struct Cli {
     /// SQLite database file.
     #[arg(long, env = "CTE_DB", default_value = "cte.db", global = true)]
@@ -43,7 +44,13 @@ enum Command {
         configurations: Vec<String>,
     },
     /// Run every cycle on each configuration's poll interval until SIGINT/SIGTERM.
-    Run,
+    Run {
+        /// Run the age cycle (expire indicators, unmute rules) this often, and once at start.
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..))]
+        age_every_hours: u64,
+    },
+    /// Run the age cycle once: deactivate expired indicators, unmute rules whose time has come.
+    Age,
 }
 
 fn main() -> ExitCode {
@@ -88,30 +95,54 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 configurations,
             } => {
                 if !once {
-                    return run_loop(store.as_ref(), &connector, &options, &stop).await;
+                    return run_loop(store.as_ref(), &connector, &options, &stop, None).await;
                 }
                 let only = (!configurations.is_empty()).then_some(configurations.as_slice());
                 let reports =
                     pull_all(store.as_ref(), &connector, &clock, &options, &stop, only).await?;
                 Ok(reports.iter().all(|r| r.outcome.is_ok()))
             }
-            Command::Run => run_loop(store.as_ref(), &connector, &options, &stop).await,
+            Command::Run { age_every_hours } => {
+                let age_every = chrono::Duration::hours(age_every_hours as i64);
+                run_loop(store.as_ref(), &connector, &options, &stop, Some(age_every)).await
+            }
+            Command::Age => {
+                let report = age_cycle(store.as_ref(), clock()).context("age cycle failed")?;
+                println!(
+                    "age: {} indicator(s) deactivated, {} rule(s) unmuted",
+                    report.deactivated, report.unmuted
+                );
+                Ok(true)
+            }
         }
     })
 }
 
-/// Pulls each configuration when its poll interval has passed since its last pull.
+/// Pulls each configuration when its poll interval has passed since its last pull, and runs the
+/// age cycle every `age_every` (when given).
 async fn run_loop(
     store: &dyn Store,
     connector: &NetskopeConnector,
     options: &PullOptions,
     stop: &AtomicBool,
+    age_every: Option<chrono::Duration>,
 ) -> anyhow::Result<bool> {
     tracing::info!("cte-worker running; stop with SIGINT or SIGTERM");
     let clock = chrono::Utc::now;
     let mut all_ok = true;
+    let mut last_age: Option<chrono::DateTime<chrono::Utc>> = None;
     while !stop.load(Ordering::Relaxed) {
         let now = clock();
+        if let Some(every) = age_every {
+            if last_age.is_none_or(|t| t + every <= now) {
+                // A failed age run is logged and retried at the next interval.
+                if let Err(e) = age_cycle(store, now) {
+                    tracing::error!(error = %e, "age cycle failed");
+                    all_ok = false;
+                }
+                last_age = Some(now);
+            }
+        }
         let due: Vec<String> = store
             .configurations()?
             .into_iter()

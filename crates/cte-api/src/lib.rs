@@ -5,6 +5,7 @@
 //! wire types to core types, call `cte-engine` or the store port, and convert back.
 
 mod auth;
+mod business_rules;
 mod configurations;
 mod error;
 mod extract;
@@ -106,6 +107,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/cte/configuration",
             axum::routing::delete(configurations::delete),
+        )
+        .route(
+            "/api/cte/business_rules",
+            get(business_rules::list).post(business_rules::create),
+        )
+        .route(
+            "/api/cte/business_rule",
+            axum::routing::patch(business_rules::update).delete(business_rules::delete),
         )
         .route(
             "/api/cte/tags",

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::auth::Caller;
+use crate::business_rules::rule_using_tag;
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::indicators::parse_filters;
@@ -71,7 +72,8 @@ pub(crate) struct TagDelete {
     name: String,
 }
 
-/// `DELETE /api/cte/tags` `{"name"}` → `{}`: the tag leaves every indicator.
+/// `DELETE /api/cte/tags` `{"name"}` → `{}`: the tag leaves every indicator. A tag a business
+/// rule refers to (filters or exceptions) is refused with CE's 400.
 pub(crate) async fn delete(
     State(state): State<AppState>,
     caller: Caller,
@@ -79,6 +81,15 @@ pub(crate) async fn delete(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Scope::CteWrite)?;
     let name = body.name.trim().to_string();
-    state.run(move |store| store.delete_tag(&name)).await?;
+    state
+        .run(move |store| -> Result<(), ApiError> {
+            if rule_using_tag(store, &name)?.is_some() {
+                return Err(ApiError::BadRequest(format!(
+                    "{name} is in use by one of the CTE business rules."
+                )));
+            }
+            Ok(store.delete_tag(&name)?)
+        })
+        .await?;
     Ok(Json(json!({})))
 }

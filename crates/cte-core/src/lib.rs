@@ -14,6 +14,7 @@ pub mod indicator;
 pub mod normalize;
 pub mod query;
 pub mod reconcile;
+pub mod rule;
 pub mod share;
 pub mod store;
 pub mod tag;

@@ -13,6 +13,7 @@ use crate::filter::Filter;
 use crate::indicator::Indicator;
 use crate::query::{ListQuery, Locator};
 use crate::reconcile::{Observation, ReportKind, SourcePolicy};
+use crate::rule::BusinessRule;
 use crate::tag::Tag;
 use crate::tenant::AlertType;
 use crate::tenant_config::NetskopeTenant;
@@ -87,7 +88,8 @@ pub trait Store: Send + Sync {
     /// Replaces a configuration (matched by name); `NotFound` if absent.
     fn update_configuration(&self, config: &Configuration) -> StoreResult<()>;
     /// Deletes a configuration. Unless `keep_data`, its source records go too, and indicators
-    /// left without any source are deleted. `NotFound` if absent.
+    /// left without any source are deleted. Either way it leaves every business rule's
+    /// `sharedWith`, as a source and as a destination (CE does the same). `NotFound` if absent.
     fn delete_configuration(&self, name: &str, keep_data: bool) -> StoreResult<()>;
 
     /// Creates a tag; `Conflict` if the name exists.
@@ -145,4 +147,26 @@ pub trait Store: Send + Sync {
         batch: &IngestBatch<'_>,
         checkpoint: &PullCheckpoint,
     ) -> StoreResult<()>;
+
+    /// Stores a new business rule with its sharing configurations; `Conflict` if the name exists,
+    /// `Invalid` if a sharing configuration names a configuration that does not exist. Callers
+    /// check the rule with [`crate::rule::validate_rule`] first.
+    fn insert_business_rule(&self, rule: &BusinessRule) -> StoreResult<()>;
+    /// One business rule.
+    fn business_rule(&self, name: &str) -> StoreResult<Option<BusinessRule>>;
+    /// All business rules, oldest first.
+    fn business_rules(&self) -> StoreResult<Vec<BusinessRule>>;
+    /// Replaces a business rule (matched by name) and its sharing configurations; `NotFound` if
+    /// absent.
+    fn update_business_rule(&self, rule: &BusinessRule) -> StoreResult<()>;
+    /// Deletes a business rule; `NotFound` if absent.
+    fn delete_business_rule(&self, name: &str) -> StoreResult<()>;
+    /// Unmutes the muted rules whose `unmute_at` is at or before `now` (clearing `unmute_at`);
+    /// returns how many.
+    fn unmute_due(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+    /// Marks inactive the active indicators whose `expires_at` is at or before `now`; returns how
+    /// many. An indicator without `expires_at` never expires: CE's aging task also deactivates
+    /// those (reference §1.6, §6), which would turn every `ageAfterDays = 0` ("never") indicator
+    /// off at the next run, so we deliberately do not.
+    fn deactivate_expired(&self, now: DateTime<Utc>) -> StoreResult<u64>;
 }

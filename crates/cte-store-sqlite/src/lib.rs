@@ -9,6 +9,7 @@ mod filter_sql;
 mod indicators;
 mod migrate;
 mod rows;
+mod rules;
 mod secrets;
 mod store;
 

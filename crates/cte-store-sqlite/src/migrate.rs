@@ -7,6 +7,7 @@ use crate::error::SqliteError;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_tenants.sql"),
+    include_str!("../migrations/0003_business_rules.sql"),
 ];
 
 /// Brings the schema of `conn` up to date. A shipped migration file is never edited; changes come

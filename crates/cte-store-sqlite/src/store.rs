@@ -11,6 +11,7 @@ use cte_core::filter::Filter;
 use cte_core::indicator::Indicator;
 use cte_core::query::{ListQuery, Locator};
 use cte_core::reconcile::TagStrategy;
+use cte_core::rule::BusinessRule;
 use cte_core::store::{IngestBatch, RunKind, Store, TagUsage};
 use cte_core::tag::Tag;
 use cte_core::tenant::AlertType;
@@ -22,6 +23,7 @@ use crate::error::{sql, SqliteError};
 use crate::indicators;
 use crate::migrate::migrate;
 use crate::rows::{ms, opt_ms, opt_time, time};
+use crate::rules;
 use crate::secrets::{key_path, SecretBox};
 
 const MAX_IDLE_READERS: usize = 8;
@@ -818,5 +820,36 @@ impl Store for SqliteStore {
             indicators::ingest(tx, batch)?;
             save_checkpoint(tx, checkpoint)
         })
+    }
+
+    fn insert_business_rule(&self, rule: &BusinessRule) -> StoreResult<()> {
+        self.write(|tx| rules::insert(tx, rule))
+    }
+
+    fn business_rule(&self, name: &str) -> StoreResult<Option<BusinessRule>> {
+        Ok(self
+            .read(|tx| rules::load(tx, Some(name)))?
+            .into_iter()
+            .next())
+    }
+
+    fn business_rules(&self) -> StoreResult<Vec<BusinessRule>> {
+        self.read(|tx| rules::load(tx, None))
+    }
+
+    fn update_business_rule(&self, rule: &BusinessRule) -> StoreResult<()> {
+        self.write(|tx| rules::update(tx, rule))
+    }
+
+    fn delete_business_rule(&self, name: &str) -> StoreResult<()> {
+        self.write(|tx| rules::delete(tx, name))
+    }
+
+    fn unmute_due(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.write(|tx| rules::unmute_due(tx, now))
+    }
+
+    fn deactivate_expired(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.write(|tx| rules::deactivate_expired(tx, now))
     }
 }

@@ -83,6 +83,11 @@ impl TestApp {
         app
     }
 
+    /// The store under the API, for setup the API cannot do offline (tenants checked live).
+    pub fn store(&self) -> &SqliteStore {
+        &self.store
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         *self.clock.lock().unwrap()
     }

@@ -2,6 +2,7 @@
 //! store on a temp file and a clock the tests move.
 
 mod auth;
+mod business_rules;
 mod configurations;
 mod filters;
 mod harness;
