@@ -161,6 +161,73 @@ pub fn url_list_change(
     UrlListChange::Replace(wanted)
 }
 
+/// Identifies one tenant list: the tenant configuration's name, the list kind and the list name
+/// (ASCII lower case, as the duplicate-target check compares them).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ListRef {
+    /// Tenant configuration name.
+    pub tenant: String,
+    /// `url` or `file`.
+    pub kind: String,
+    /// List name, ASCII lower case.
+    pub list: String,
+}
+
+/// What the store knows of a list: the content last acknowledged and whether a push is unconfirmed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListState {
+    /// Entries the tenant was last acknowledged to hold.
+    pub content: Vec<String>,
+    /// Counts acknowledged pushes.
+    pub generation: i64,
+    /// A push was written to the outbox and not acknowledged: the tenant's content is unknown.
+    pub unconfirmed: bool,
+    /// Values the tenant refused for this list, with its reason; they are not offered again.
+    pub rejected: Vec<(String, String)>,
+}
+
+/// One indicator selected for a list, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareCandidate {
+    /// Normalised value.
+    pub value: String,
+    /// Kind.
+    pub kind: IndicatorKind,
+}
+
+/// The per-indicator result of a push, for one source and destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareOutcome {
+    /// Indicator value.
+    pub value: String,
+    /// New status.
+    pub status: crate::indicator::DestinationStatus,
+    /// Why, for `failed` and `unshared`.
+    pub reason: Option<String>,
+}
+
+/// The acknowledgement of a push, stored in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushAck<'a> {
+    /// Outbox row being acknowledged.
+    pub outbox_id: i64,
+    /// The list.
+    pub list: &'a ListRef,
+    /// What the tenant now holds.
+    pub content: &'a [String],
+    /// Values the tenant has refused for this list (kept and not offered again), with its reason.
+    pub rejected: &'a [(String, String)],
+    /// Source configuration of the sharing configuration.
+    pub source: &'a str,
+    /// Destination configuration.
+    pub destination: &'a str,
+    /// Kind of list, to know which indicators it concerns.
+    pub list_kind: ListKind,
+    /// Status of every selected indicator of the list's kinds; indicators of those kinds whose
+    /// status for this source and destination is not listed here lose it (they left the list).
+    pub outcomes: &'a [ShareOutcome],
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ use crate::indicator::Indicator;
 use crate::query::{ListQuery, Locator};
 use crate::reconcile::{Observation, ReportKind, SourcePolicy};
 use crate::rule::BusinessRule;
+use crate::share::{ListRef, ListState, PushAck, ShareCandidate};
 use crate::tag::Tag;
 use crate::tenant::AlertType;
 use crate::tenant_config::NetskopeTenant;
@@ -169,4 +170,33 @@ pub trait Store: Send + Sync {
     /// those (reference §1.6, §6), which would turn every `ageAfterDays = 0` ("never") indicator
     /// off at the next run, so we deliberately do not.
     fn deactivate_expired(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+
+    /// The indicators `filter` selects that `source` reported, newest `lastSeen` of that source
+    /// first.
+    fn share_candidates(&self, filter: &Filter, source: &str) -> StoreResult<Vec<ShareCandidate>>;
+    /// What is known of a tenant list.
+    fn list_state(&self, list: &ListRef) -> StoreResult<ListState>;
+    /// Writes an outbox row before a push is sent; returns its id. `payload_sha256` identifies the
+    /// content being pushed.
+    fn begin_push(
+        &self,
+        list: &ListRef,
+        destination: &str,
+        payload_sha256: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+    /// Acknowledges a push: the outbox row, the list's content, and every indicator's status, in
+    /// one transaction.
+    fn ack_push(&self, ack: &PushAck<'_>, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Takes the named lease for `holder` until `until` unless someone else holds an unexpired one;
+    /// returns the current holder and expiry when it is taken by someone else.
+    fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Option<(String, DateTime<Utc>)>>;
+    /// Gives the lease back if `holder` has it.
+    fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()>;
 }

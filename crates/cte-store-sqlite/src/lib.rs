@@ -11,6 +11,7 @@ mod migrate;
 mod rows;
 mod rules;
 mod secrets;
+mod share;
 mod store;
 
 pub use error::SqliteError;

@@ -852,4 +852,47 @@ impl Store for SqliteStore {
     fn deactivate_expired(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         self.write(|tx| rules::deactivate_expired(tx, now))
     }
+
+    fn share_candidates(
+        &self,
+        filter: &Filter,
+        source: &str,
+    ) -> StoreResult<Vec<cte_core::share::ShareCandidate>> {
+        self.read(|tx| crate::share::candidates(tx, filter, source))
+    }
+
+    fn list_state(
+        &self,
+        list: &cte_core::share::ListRef,
+    ) -> StoreResult<cte_core::share::ListState> {
+        self.read(|tx| crate::share::list_state(tx, list))
+    }
+
+    fn begin_push(
+        &self,
+        list: &cte_core::share::ListRef,
+        destination: &str,
+        payload_sha256: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        self.write(|tx| crate::share::begin_push(tx, list, destination, payload_sha256, now))
+    }
+
+    fn ack_push(&self, ack: &cte_core::share::PushAck<'_>, now: DateTime<Utc>) -> StoreResult<()> {
+        self.write(|tx| crate::share::ack_push(tx, ack, now))
+    }
+
+    fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Option<(String, DateTime<Utc>)>> {
+        self.write(|tx| crate::share::try_lease(tx, name, holder, now, until))
+    }
+
+    fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        self.write(|tx| crate::share::release_lease(tx, name, holder))
+    }
 }
