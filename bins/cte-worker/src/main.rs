@@ -16,6 +16,7 @@ use cte_core::config::PluginKind;
 use cte_core::store::Store;
 use cte_engine::age::age_cycle;
 use cte_engine::pull::{pull_all, PullOptions};
+use cte_engine::share::{share_all, ShareError};
 use cte_netskope::NetskopeConnector;
 use cte_store_sqlite::SqliteStore;
 
@@ -42,6 +43,15 @@ enum Command {
         /// Only these configurations (repeatable).
         #[arg(long = "configuration")]
         configurations: Vec<String>,
+    },
+    /// Share IoCs to every Netskope destination of every non-muted business rule.
+    Share {
+        /// Run one cycle and exit (for cron).
+        #[arg(long)]
+        once: bool,
+        /// Only these destination configurations (repeatable).
+        #[arg(long = "destination")]
+        destinations: Vec<String>,
     },
     /// Run every cycle on each configuration's poll interval until SIGINT/SIGTERM.
     Run {
@@ -102,6 +112,13 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                     pull_all(store.as_ref(), &connector, &clock, &options, &stop, only).await?;
                 Ok(reports.iter().all(|r| r.outcome.is_ok()))
             }
+            Command::Share { once, destinations } => {
+                if !once {
+                    return run_loop(store.as_ref(), &connector, &options, &stop, None).await;
+                }
+                let only = (!destinations.is_empty()).then_some(destinations.as_slice());
+                share_once(store.as_ref(), &connector, only).await
+            }
             Command::Run { age_every_hours } => {
                 let age_every = chrono::Duration::hours(age_every_hours as i64);
                 run_loop(store.as_ref(), &connector, &options, &stop, Some(age_every)).await
@@ -118,8 +135,35 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
     })
 }
 
-/// Pulls each configuration when its poll interval has passed since its last pull, and runs the
-/// age cycle every `age_every` (when given).
+/// A lease holder name unique to this process.
+fn lease_holder() -> String {
+    format!(
+        "cte-worker pid {} started {}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_millis()
+    )
+}
+
+/// One share cycle; Ok(false) when a target failed. Another worker sharing is not a failure.
+async fn share_once(
+    store: &dyn Store,
+    connector: &NetskopeConnector,
+    only: Option<&[String]>,
+) -> anyhow::Result<bool> {
+    let clock = chrono::Utc::now;
+    match share_all(store, connector, &clock, &lease_holder(), only).await {
+        Ok(reports) => Ok(reports.iter().all(|r| r.outcome.is_ok())),
+        Err(ShareError::Busy { holder, until }) => {
+            tracing::warn!(%holder, %until, "another worker is sharing; this run skipped");
+            Ok(true)
+        }
+        Err(ShareError::Store(e)) => Err(e).context("share cycle failed"),
+    }
+}
+
+/// Pulls each configuration when its poll interval has passed since its last pull, shares to each
+/// destination when its interval has passed since its last share, and runs the age cycle every
+/// `age_every` (when given).
 async fn run_loop(
     store: &dyn Store,
     connector: &NetskopeConnector,
@@ -159,6 +203,22 @@ async fn run_loop(
         if !due.is_empty() {
             let reports = pull_all(store, connector, &clock, options, stop, Some(&due)).await?;
             all_ok &= reports.iter().all(|r| r.outcome.is_ok());
+        }
+        let share_due: Vec<String> = store
+            .configurations()?
+            .into_iter()
+            .filter(|c| c.plugin == PluginKind::Netskope && c.active)
+            .filter(|c| {
+                let every = chrono::Duration::seconds(
+                    (c.poll_interval
+                        .saturating_mul(c.poll_interval_unit.seconds())) as i64,
+                );
+                c.share.last_run_at.is_none_or(|t| t + every <= now)
+            })
+            .map(|c| c.name)
+            .collect();
+        if !share_due.is_empty() && !stop.load(Ordering::Relaxed) {
+            all_ok &= share_once(store, connector, Some(&share_due)).await?;
         }
         for _ in 0..10 {
             if stop.load(Ordering::Relaxed) {

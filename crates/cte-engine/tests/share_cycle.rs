@@ -236,7 +236,12 @@ async fn the_seed_story_ends_with_the_right_lists_and_honest_statuses() {
         .is_empty());
 
     // Aging: an expired IoC leaves the hash list at the next share.
-    assert_eq!(store.deactivate_expired(now() + Duration::hours(2)).unwrap(), 1);
+    assert_eq!(
+        store
+            .deactivate_expired(now() + Duration::hours(2))
+            .unwrap(),
+        1
+    );
     share_all(&store, &connector(), &clock, "w1", None)
         .await
         .unwrap();
