@@ -3,8 +3,11 @@
 
 mod auth;
 mod configurations;
+mod dashboards;
 mod filters;
 mod harness;
 mod indicators;
+mod openapi;
+mod paging;
 mod tags;
 mod tokens;
