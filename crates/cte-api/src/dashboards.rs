@@ -35,7 +35,7 @@ pub(crate) struct DashboardParams {
     /// sources.firstSeen, sources.lastSeen, expiresAt`. A `sources.*` field counts each source
     /// record of an indicator in its own group (Mongo's `$unwind`).
     #[param(explode = true)]
-    group_by: Vec<String>,
+    group_by: Option<Vec<String>>,
     /// Smallest counts first (default false).
     ascending: Option<bool>,
     /// CE's JSON filter language, applied to indicators before grouping.
@@ -65,7 +65,7 @@ impl DashboardParams {
                     })?)
                 }
                 "count_by" => p.count_by = Some(v),
-                "group_by" => p.group_by.push(v),
+                "group_by" => p.group_by.get_or_insert_with(Vec::new).push(v),
                 "ascending" => p.ascending = Some(parse_bool("ascending", &v)?),
                 "filters" => p.filters = Some(v),
                 // FastAPI ignores parameters it does not declare.
@@ -83,7 +83,7 @@ impl DashboardParams {
             )));
         }
         let mut group_by: Vec<GroupKey> = Vec::new();
-        for g in &self.group_by {
+        for g in self.group_by.iter().flatten() {
             let key = GroupKey::from_param(g.trim()).ok_or_else(|| {
                 let allowed: Vec<&str> = GroupKey::ALL.iter().map(|k| k.as_param()).collect();
                 ApiError::BadRequest(format!(

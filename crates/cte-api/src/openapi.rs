@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -104,7 +104,8 @@ pub(crate) struct IndicatorOut {
 
 /// The body of `PATCH /api/cte/indicators/`: an edit of one source's record, or a retraction
 /// update.
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
 #[allow(dead_code)]
 pub(crate) enum IndicatorPatch {
     /// Edit (as `IndicatorIn`).
