@@ -47,7 +47,9 @@ async fn groups_by_indicator_fields_count_each_indicator_once() {
     // No group: one group over everything, as Mongo's `$group` with `_id: {}`.
     assert_eq!(dash(&app, "").await, json!([{"_id": {}, "count": 3}]));
     // The alias without the trailing slash answers the same.
-    let (s, v) = app.get(&app.admin, "/api/cte/dashboards?group_by=type").await;
+    let (s, v) = app
+        .get(&app.admin, "/api/cte/dashboards?group_by=type")
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v.as_array().unwrap().len(), 3);
 }
@@ -168,7 +170,10 @@ async fn every_bad_parameter_is_refused() {
     for q in ["limit=0", "limit=10001"] {
         let got = get(q).await;
         assert_eq!(got.0, StatusCode::BAD_REQUEST, "{q}: {}", got.1);
-        assert!(got.1["detail"].as_str().unwrap().starts_with("Limit must be between 1 and 10000"));
+        assert!(got.1["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Limit must be between 1 and 10000"));
     }
     assert_error(
         &get("filters=%7Bnot%20json").await,

@@ -180,7 +180,11 @@ impl TestApp {
             .expect("infallible");
         let (parts, body) = resp.into_parts();
         let bytes = body.collect().await.unwrap().to_bytes().to_vec();
-        assert!(!parts.status.is_server_error(), "GET {uri}: {}", parts.status);
+        assert!(
+            !parts.status.is_server_error(),
+            "GET {uri}: {}",
+            parts.status
+        );
         (parts.status, parts.headers, bytes)
     }
 

@@ -86,8 +86,10 @@ async fn the_first_page_in_storage_order_starts_a_walk() {
 #[tokio::test]
 async fn cursor_pages_combine_with_filters_and_take_large_limits() {
     let app = with_domains(150, 0).await;
-    app.ingest(json!([{"value": "0123456789abcdef0123456789abcdef", "type": "md5", "source": "DW"}]))
-        .await;
+    app.ingest(
+        json!([{"value": "0123456789abcdef0123456789abcdef", "type": "md5", "source": "DW"}]),
+    )
+    .await;
     let (values, next) = page(&app, "cursor=&limit=10000").await;
     assert_eq!(values.len(), 151);
     assert_eq!(next, None);
@@ -97,7 +99,14 @@ async fn cursor_pages_combine_with_filters_and_take_large_limits() {
     assert_eq!(next, None);
     let (values, next) = page(&app, "cursor=&limit=120&q=type%20IN%20(%22domain%22)").await;
     assert_eq!(values, names(0..120));
-    let (rest, end) = page(&app, &format!("cursor={}&limit=120&q=type%20IN%20(%22domain%22)", next.unwrap())).await;
+    let (rest, end) = page(
+        &app,
+        &format!(
+            "cursor={}&limit=120&q=type%20IN%20(%22domain%22)",
+            next.unwrap()
+        ),
+    )
+    .await;
     assert_eq!(rest, names(120..150));
     assert_eq!(end, None);
 }
@@ -107,7 +116,10 @@ async fn cursor_misuse_is_refused() {
     let app = with_domains(3, 0).await;
     let get = |q: &'static str| {
         let app = &app;
-        async move { app.get(&app.admin, &format!("/api/cte/indicators/?{q}")).await }
+        async move {
+            app.get(&app.admin, &format!("/api/cte/indicators/?{q}"))
+                .await
+        }
     };
     assert_error(
         &get("cursor=&limit=10001").await,
@@ -127,7 +139,12 @@ async fn cursor_misuse_is_refused() {
     );
     let bad = "Invalid cursor: pass the X-Next-Cursor header of the previous page unchanged, or an empty cursor to start.";
     // Not base64; base64 of another version; base64 of a negative id; base64 of garbage.
-    for q in ["cursor=%21%21garbage", "cursor=djI6MQ", "cursor=djE6LTE", "cursor=aGVsbG8"] {
+    for q in [
+        "cursor=%21%21garbage",
+        "cursor=djI6MQ",
+        "cursor=djE6LTE",
+        "cursor=aGVsbG8",
+    ] {
         assert_error(&get(q).await, StatusCode::BAD_REQUEST, bad);
     }
     for (q, name) in [
