@@ -76,7 +76,7 @@ pub(crate) struct ListParams {
 }
 
 /// The response header carrying the cursor of the next page; absent on the last page.
-pub const NEXT_CURSOR_HEADER: &str = "x-next-cursor";
+pub(crate) const NEXT_CURSOR_HEADER: &str = "x-next-cursor";
 
 /// The largest page with a cursor.
 const MAX_CURSOR_LIMIT: u64 = 10_000;

@@ -89,8 +89,8 @@ const ALIASES: &[(&str, &str)] = &[
 
 type Handler = MethodRouter<AppState>;
 
-/// The route table, one method of one path per entry: [`router`] registers it and the OpenAPI
-/// test walks it. Aliases are added from [`ALIASES`].
+/// The route table, one method of one path per entry: `router` registers it and the OpenAPI
+/// test walks it. Aliases are added from `ALIASES`.
 fn route_table() -> Vec<(Method, &'static str, Handler)> {
     use axum::routing::{delete, get, patch, post};
     let canonical: Vec<(Method, &'static str, Handler)> = vec![
@@ -190,7 +190,8 @@ pub fn routes() -> Vec<(String, String)> {
         .collect()
 }
 
-/// The whole API: [`route_table`] plus CE-style 404 and 405 answers.
+/// The whole API: every route of `route_table` (see [`routes`]) plus CE-style 404 and 405
+/// answers.
 pub fn router(state: AppState) -> Router {
     route_table()
         .into_iter()
