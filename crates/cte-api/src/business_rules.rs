@@ -17,16 +17,21 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::auth::Caller;
+use utoipa::ToSchema;
+
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::AppState;
 
 /// CE's `filters`: `mongo` is a JSON string; an object is taken too and stored as its text.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct FiltersIn {
+    /// The UI query language, e.g. `type IN ("url")`.
     #[serde(default)]
     query: Option<String>,
+    /// CE's JSON filter language, as a string (or an object).
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     mongo: Option<Value>,
 }
 
@@ -49,7 +54,8 @@ impl FiltersIn {
     }
 }
 
-#[derive(Deserialize)]
+/// An exception: exactly one of `filters` and `tags`.
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct ExceptionIn {
     name: String,
     #[serde(default)]
@@ -73,7 +79,7 @@ fn exceptions_into_core(list: Vec<ExceptionIn>) -> Result<Vec<RuleException>, Ap
 }
 
 /// CE's `BusinessRuleIn` (POST) and `BusinessRuleUpdate` (PATCH, where only `name` is required).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RuleIn {
     name: String,
@@ -85,7 +91,9 @@ pub(crate) struct RuleIn {
     muted: Option<bool>,
     #[serde(default)]
     unmute_at: Option<String>,
+    /// `{"<source>": {"<destination>": [{"label","value","parameters"}]}}`.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     shared_with: Option<SharedWith>,
 }
 
@@ -107,6 +115,18 @@ pub(crate) fn rule_out(rule: &BusinessRule) -> Value {
 }
 
 /// `GET /api/cte/business_rules` → every rule, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/cte/business_rules",
+    operation_id = "list_business_rules",
+    tag = "business_rules",
+    responses(
+        (status = 200, description = "Every rule, oldest first", body = Vec<crate::openapi::RuleOut>),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_read`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_read"]))
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -117,6 +137,21 @@ pub(crate) async fn list(
 }
 
 /// `POST /api/cte/business_rules` → the stored rule. A rule cannot be created muted.
+#[utoipa::path(
+    post,
+    path = "/api/cte/business_rules",
+    operation_id = "create_business_rule",
+    tag = "business_rules",
+    request_body = RuleIn,
+    responses(
+        (status = 200, description = "The stored rule", body = crate::openapi::RuleOut),
+        (status = 400, description = "Filter does not parse", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Invalid rule or sharing configuration", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_write"]))
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -152,6 +187,22 @@ pub(crate) async fn create(
 
 /// `PATCH /api/cte/business_rule` with `name` and the fields to change → the stored rule.
 /// Muting needs `unmuteAt` in the future; unmuting clears it.
+#[utoipa::path(
+    patch,
+    path = "/api/cte/business_rule",
+    operation_id = "update_business_rule",
+    tag = "business_rules",
+    request_body = RuleIn,
+    responses(
+        (status = 200, description = "The stored rule", body = crate::openapi::RuleOut),
+        (status = 400, description = "Filter does not parse", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such rule", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Invalid rule or sharing configuration", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_write"]))
+)]
 pub(crate) async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -265,12 +316,27 @@ fn problems_error(problems: Vec<RuleProblem>) -> ApiError {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct DeleteBody {
     name: String,
 }
 
 /// `DELETE /api/cte/business_rule` `{"name"}` → `{"success": true}`.
+#[utoipa::path(
+    delete,
+    path = "/api/cte/business_rule",
+    operation_id = "delete_business_rule",
+    tag = "business_rules",
+    request_body = DeleteBody,
+    responses(
+        (status = 200, description = "Deleted", body = crate::openapi::SuccessOut),
+        (status = 404, description = "No such rule", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_write"]))
+)]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     caller: Caller,

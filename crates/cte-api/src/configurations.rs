@@ -10,6 +10,7 @@ use cte_core::tenant::AccessProbe;
 use cte_core::tenant_config::NetskopeParams;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -18,12 +19,28 @@ use crate::tenants::{connect, tenant_check_error};
 use crate::wire::{configuration_out, ConfigurationIn};
 use crate::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListParams {
+    /// Only active (or inactive) configurations.
     active: Option<bool>,
 }
 
 /// `GET /api/cte/plugins/configurations?active=`
+#[utoipa::path(
+    get,
+    path = "/api/cte/plugins/configurations",
+    operation_id = "list_configurations",
+    tag = "configurations",
+    params(ListParams),
+    responses(
+        (status = 200, description = "Configurations by name (`parameters` only with `cte_write`)", body = Vec<crate::openapi::ConfigurationOut>),
+        (status = 422, description = "A parameter of the wrong type", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_read`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_read"]))
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -41,6 +58,23 @@ pub(crate) async fn list(
 }
 
 /// `POST /api/cte/plugins/configurations/{plugin_id}`
+#[utoipa::path(
+    post,
+    path = "/api/cte/plugins/configurations/{plugin_id}",
+    operation_id = "create_configuration",
+    tag = "configurations",
+    params(("plugin_id" = String, Path, description = "`api_sources` or `netskope`")),
+    request_body = crate::wire::ConfigurationIn,
+    responses(
+        (status = 201, description = "Created", body = crate::openapi::ConfigurationOut),
+        (status = 400, description = "Unknown tenant, or the tenant refused", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown plugin", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Invalid body or a duplicate name", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_write"]))
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -97,6 +131,22 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(configuration_out(&config, true))))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/cte/plugins/configurations",
+    operation_id = "update_configuration",
+    tag = "configurations",
+    request_body = crate::wire::ConfigurationIn,
+    responses(
+        (status = 200, description = "Saved", body = crate::openapi::ConfigurationOut),
+        (status = 400, description = "Unknown tenant, or the tenant refused", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such configuration", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_write"]))
+)]
 /// `PATCH /api/cte/plugins/configurations`: body carries `name` and the fields to change.
 pub(crate) async fn update(
     State(state): State<AppState>,
@@ -162,7 +212,7 @@ async fn check_netskope(
     Ok(())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct DeleteBody {
     name: String,
@@ -174,6 +224,21 @@ fn yes() -> bool {
     true
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/cte/configuration",
+    operation_id = "delete_configuration",
+    tag = "configurations",
+    request_body = DeleteBody,
+    responses(
+        (status = 200, description = "Deleted", body = crate::openapi::SuccessOut),
+        (status = 404, description = "No such configuration", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_write"]))
+)]
 /// `DELETE /api/cte/configuration` body `{"name", "keepData"}`.
 pub(crate) async fn delete(
     State(state): State<AppState>,

@@ -2,9 +2,12 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use cte_core::auth::Scope;
 use cte_core::filter::Filter;
-use cte_core::indicator::IndicatorKind;
+use cte_core::indicator::{Indicator, IndicatorKind};
 use cte_core::normalize::normalize_value;
 use cte_core::query::{ListQuery, Locator, SortKey};
 use cte_core::reconcile::ReportKind;
@@ -12,6 +15,7 @@ use cte_engine::ingest::{self, ingest};
 use cte_engine::{IngestError, Rejection};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -46,26 +50,125 @@ fn list_filter(filters: Option<&str>, q: Option<&str>) -> Result<Filter, ApiErro
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListParams {
+    /// Rows to skip (default 0). Refused with `cursor`.
     skip: Option<u64>,
+    /// Rows to return (default 10): at most 100, or 10000 with `cursor`.
     limit: Option<u64>,
+    /// One of `value, type, sources.source, sources.comments, test, active, internalHits,
+    /// externalHits, sources.reputation, sources.firstSeen, sources.severity, sources.lastSeen,
+    /// expiresAt`; anything else leaves storage order (as CE). Refused with `cursor`.
     sort: Option<String>,
+    /// Sort direction (default true).
     ascending: Option<bool>,
+    /// `true` answers `{"count": n}` instead of a page. Refused with `cursor`.
     aggregate: Option<bool>,
+    /// CE's JSON filter language.
     filters: Option<String>,
     /// CE's UI query language, e.g. `type IN ("md5") && reputation >= 7`.
     q: Option<String>,
+    /// Keyset paging (beyond CE): empty to start, then the `X-Next-Cursor` of the previous page.
+    /// Pages follow storage order and stay correct while indicators are inserted; send the same
+    /// `filters`/`q` with every page.
+    cursor: Option<String>,
 }
 
-/// `GET /api/cte/indicators/`: a bare array, or `{"count": n}` with `aggregate=true`.
+/// The response header carrying the cursor of the next page; absent on the last page.
+pub(crate) const NEXT_CURSOR_HEADER: &str = "x-next-cursor";
+
+/// The largest page with a cursor.
+const MAX_CURSOR_LIMIT: u64 = 10_000;
+
+const CURSOR_PREFIX: &str = "v1:";
+
+/// An opaque, versioned cursor: base64url of `v1:<row id>`.
+fn encode_cursor(id: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{id}"))
+}
+
+/// The row id a cursor resumes after; an empty cursor starts at the beginning.
+fn decode_cursor(c: &str) -> Result<Option<i64>, ApiError> {
+    let c = c.trim();
+    if c.is_empty() {
+        return Ok(None);
+    }
+    let invalid = || {
+        ApiError::BadRequest(
+            "Invalid cursor: pass the X-Next-Cursor header of the previous page unchanged, or an empty cursor to start.".into(),
+        )
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let id = text
+        .strip_prefix(CURSOR_PREFIX)
+        .and_then(|n| n.parse::<i64>().ok())
+        .filter(|n| *n >= 0)
+        .ok_or_else(invalid)?;
+    Ok(Some(id))
+}
+
+fn page_response(page: &[Indicator], next: Option<i64>) -> Response {
+    let body = Json(Value::Array(page.iter().map(indicator_out).collect()));
+    match next {
+        Some(id) => ([(NEXT_CURSOR_HEADER, encode_cursor(id))], body).into_response(),
+        None => body.into_response(),
+    }
+}
+
+/// Lists indicators: a bare array, or `{"count": n}` with `aggregate=true`. Pages in storage
+/// order (no `sort`, no `skip`) carry the next page's cursor in `X-Next-Cursor`.
+#[utoipa::path(
+    get,
+    path = "/api/cte/indicators/",
+    operation_id = "list_indicators",
+    tag = "indicators",
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page (or `{\"count\": n}` with `aggregate=true`)",
+         body = Vec<crate::openapi::IndicatorOut>,
+         headers(("x-next-cursor" = String, description = "Cursor of the next page; absent on the last page"))),
+        (status = 400, description = "Limit too large, bad filter, bad cursor, or `sort`/`skip`/`aggregate` with `cursor`", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_read`", body = crate::openapi::ErrorBody),
+        (status = 422, description = "A parameter of the wrong type", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_read"]))
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Query(p): Query<ListParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(Scope::CteRead)?;
     let limit = p.limit.unwrap_or(10);
+    if let Some(cursor) = p.cursor.as_deref() {
+        // A cursor is a position in storage order: another order or an offset would make it
+        // meaningless, and a count has no pages.
+        for (given, name) in [
+            (p.sort.is_some(), "sort"),
+            (p.skip.is_some_and(|s| s > 0), "skip"),
+            (p.aggregate == Some(true), "aggregate"),
+        ] {
+            if given {
+                return Err(ApiError::BadRequest(format!(
+                    "{name} cannot be combined with cursor: cursor pages follow storage order from where the previous page ended."
+                )));
+            }
+        }
+        if !(1..=MAX_CURSOR_LIMIT).contains(&limit) {
+            return Err(ApiError::BadRequest(format!(
+                "Limit must be between 1 and {MAX_CURSOR_LIMIT} with a cursor. Provided limit: {limit}."
+            )));
+        }
+        let after = decode_cursor(cursor)?;
+        let filter = list_filter(p.filters.as_deref(), p.q.as_deref())?;
+        let (page, next) = state
+            .run(move |store| store.list_indicators_after(&filter, after, limit))
+            .await?;
+        return Ok(page_response(&page, next));
+    }
     if limit > MAX_LIMIT {
         return Err(ApiError::BadRequest(format!(
             "Limit cannot be greater than {MAX_LIMIT}. Provided limit: {limit}."
@@ -76,21 +179,44 @@ pub(crate) async fn list(
         let n = state
             .run(move |store| store.count_indicators(&filter))
             .await?;
-        return Ok(Json(json!({ "count": n })));
+        return Ok(Json(json!({ "count": n })).into_response());
+    }
+    let sort = p.sort.as_deref().and_then(SortKey::from_param);
+    let skip = p.skip.unwrap_or(0);
+    if sort.is_none() && skip == 0 && limit > 0 {
+        // Storage order from the start: the same page as CE's, plus where to continue.
+        let (page, next) = state
+            .run(move |store| store.list_indicators_after(&filter, None, limit))
+            .await?;
+        return Ok(page_response(&page, next));
     }
     let query = ListQuery {
         filter,
-        sort: p.sort.as_deref().and_then(SortKey::from_param),
+        sort,
         ascending: p.ascending.unwrap_or(true),
-        skip: p.skip.unwrap_or(0),
+        skip,
         limit,
     };
     let page = state
         .run(move |store| store.list_indicators(&query))
         .await?;
-    Ok(Json(Value::Array(page.iter().map(indicator_out).collect())))
+    Ok(page_response(&page, None))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/cte/indicators/",
+    operation_id = "upsert_indicators",
+    tag = "indicators",
+    request_body = Vec<crate::wire::IndicatorIn>,
+    responses(
+        (status = 201, description = "The stored indicators", body = Vec<crate::openapi::IndicatorOut>),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Not an array, or elements refused (each listed; nothing stored)", body = crate::openapi::RejectedBody),
+    ),
+    security(("bearer" = ["cte_write"]))
+)]
 /// `POST /api/cte/indicators/`: a JSON array of `IndicatorIn`, stored all or nothing → 201 with
 /// the stored documents.
 pub(crate) async fn upsert(
@@ -143,13 +269,29 @@ pub(crate) async fn upsert(
     ))
 }
 
-#[derive(Deserialize)]
-struct RetractionUpdate {
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct RetractionUpdate {
     value: String,
     source: String,
     retracted: bool,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/cte/indicators/",
+    operation_id = "update_indicator",
+    tag = "indicators",
+    request_body = crate::openapi::IndicatorPatch,
+    responses(
+        (status = 201, description = "The edited indicator, or `true` for a retraction update", body = crate::openapi::IndicatorOut),
+        (status = 400, description = "The source configuration does not exist", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+        (status = 404, description = "The indicator (or its record from that source) does not exist", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_write"]))
+)]
 /// `PATCH /api/cte/indicators/`: one `IndicatorIn` (an explicit edit of that source's record), or
 /// `{"value","source","retracted"}`.
 pub(crate) async fn update(
@@ -234,9 +376,9 @@ fn locator_values(values: Vec<String>) -> Vec<String> {
     values.iter().flat_map(|v| spellings(v)).collect()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LocatorIn {
+pub(crate) struct LocatorIn {
     values: Option<Vec<String>>,
     source: Option<String>,
     query: Option<String>,
@@ -260,22 +402,37 @@ impl LocatorIn {
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TagEdit {
+pub(crate) struct TagEdit {
     #[serde(default)]
     add: Vec<String>,
     #[serde(default)]
     remove: Vec<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BulkEdit {
     locator: Option<LocatorIn>,
     tags: Option<TagEdit>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/cte/indicators/bulk",
+    operation_id = "bulk_edit_indicators",
+    tag = "indicators",
+    request_body = BulkEdit,
+    responses(
+        (status = 201, description = "How many indicators matched", body = crate::openapi::UpdatedOut),
+        (status = 400, description = "Invalid query locator", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Invalid body or unknown tags", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_write"]))
+)]
 /// `PATCH /api/cte/indicators/bulk`: tag edits → `{"updated": n}`.
 pub(crate) async fn bulk_edit(
     State(state): State<AppState>,
@@ -315,7 +472,7 @@ pub(crate) async fn bulk_edit(
     Ok((StatusCode::CREATED, Json(json!({ "updated": updated }))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BulkDelete {
     values: Option<Vec<String>>,
@@ -325,6 +482,21 @@ pub(crate) struct BulkDelete {
     source: Option<String>,
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/cte/indicators/bulk",
+    operation_id = "bulk_delete_indicators",
+    tag = "indicators",
+    request_body = BulkDelete,
+    responses(
+        (status = 201, description = "How many indicators were deleted", body = crate::openapi::DeletedOut),
+        (status = 400, description = "Invalid query", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_write"]))
+)]
 /// `DELETE /api/cte/indicators/bulk` `{"values": [...]}` or `{"query": "..."}` → `{"deleted": n}`.
 pub(crate) async fn bulk_delete(
     State(state): State<AppState>,

@@ -7,9 +7,11 @@
 mod auth;
 mod business_rules;
 mod configurations;
+mod dashboards;
 mod error;
 mod extract;
 mod indicators;
+mod openapi;
 mod tags;
 mod tenants;
 mod wire;
@@ -17,7 +19,8 @@ mod wire;
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::routing::{get, post};
+use axum::http::Method;
+use axum::routing::MethodRouter;
 use axum::Router;
 use chrono::{DateTime, Utc};
 use cte_core::store::Store;
@@ -78,64 +81,144 @@ impl AppState {
     }
 }
 
-/// The whole route table. Paths keep CE's trailing slashes; the other spelling is served too, where
-/// CE would answer with a redirect.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/auth", post(auth::token))
-        .route(
+/// Paths served under a second spelling, `(alias, canonical)`: CE declares these with (or without)
+/// a trailing slash and redirects the other form; we serve both.
+const ALIASES: &[(&str, &str)] = &[
+    ("/api/cte/indicators", "/api/cte/indicators/"),
+    ("/api/cte/dashboards", "/api/cte/dashboards/"),
+];
+
+type Handler = MethodRouter<AppState>;
+
+/// The route table, one method of one path per entry: `router` registers it and the OpenAPI
+/// test walks it. Aliases are added from `ALIASES`.
+fn route_table() -> Vec<(Method, &'static str, Handler)> {
+    use axum::routing::{delete, get, patch, post};
+    let canonical: Vec<(Method, &'static str, Handler)> = vec![
+        (Method::POST, "/api/auth", post(auth::token)),
+        (Method::GET, "/api/users/tokens", get(auth::list_tokens)),
+        (Method::POST, "/api/users/tokens", post(auth::create_token)),
+        (
+            Method::DELETE,
             "/api/users/tokens",
-            get(auth::list_tokens)
-                .post(auth::create_token)
-                .delete(auth::delete_token),
-        )
-        .route(
+            delete(auth::delete_token),
+        ),
+        (Method::GET, "/api/settings/tenants", get(tenants::list)),
+        (Method::POST, "/api/settings/tenants", post(tenants::create)),
+        (
+            Method::PATCH,
             "/api/settings/tenants",
-            get(tenants::list)
-                .post(tenants::create)
-                .patch(tenants::update)
-                .delete(tenants::delete),
-        )
-        .route(
+            patch(tenants::update),
+        ),
+        (
+            Method::DELETE,
+            "/api/settings/tenants",
+            delete(tenants::delete),
+        ),
+        (
+            Method::GET,
             "/api/cte/plugins/configurations",
-            get(configurations::list).patch(configurations::update),
-        )
-        .route(
+            get(configurations::list),
+        ),
+        (
+            Method::PATCH,
+            "/api/cte/plugins/configurations",
+            patch(configurations::update),
+        ),
+        (
+            Method::POST,
             "/api/cte/plugins/configurations/{plugin_id}",
             post(configurations::create),
-        )
-        .route(
+        ),
+        (
+            Method::DELETE,
             "/api/cte/configuration",
-            axum::routing::delete(configurations::delete),
-        )
-        .route(
+            delete(configurations::delete),
+        ),
+        (
+            Method::GET,
             "/api/cte/business_rules",
-            get(business_rules::list).post(business_rules::create),
-        )
-        .route(
+            get(business_rules::list),
+        ),
+        (
+            Method::POST,
+            "/api/cte/business_rules",
+            post(business_rules::create),
+        ),
+        (
+            Method::PATCH,
             "/api/cte/business_rule",
-            axum::routing::patch(business_rules::update).delete(business_rules::delete),
-        )
-        .route(
-            "/api/cte/tags",
-            get(tags::list).post(tags::create).delete(tags::delete),
-        )
-        .route(
+            patch(business_rules::update),
+        ),
+        (
+            Method::DELETE,
+            "/api/cte/business_rule",
+            delete(business_rules::delete),
+        ),
+        (Method::GET, "/api/cte/tags", get(tags::list)),
+        (Method::POST, "/api/cte/tags", post(tags::create)),
+        (Method::DELETE, "/api/cte/tags", delete(tags::delete)),
+        (Method::GET, "/api/cte/indicators/", get(indicators::list)),
+        (
+            Method::POST,
             "/api/cte/indicators/",
-            get(indicators::list)
-                .post(indicators::upsert)
-                .patch(indicators::update),
-        )
-        .route(
-            "/api/cte/indicators",
-            get(indicators::list)
-                .post(indicators::upsert)
-                .patch(indicators::update),
-        )
-        .route(
+            post(indicators::upsert),
+        ),
+        (
+            Method::PATCH,
+            "/api/cte/indicators/",
+            patch(indicators::update),
+        ),
+        (
+            Method::PATCH,
             "/api/cte/indicators/bulk",
-            axum::routing::patch(indicators::bulk_edit).delete(indicators::bulk_delete),
-        )
+            patch(indicators::bulk_edit),
+        ),
+        (
+            Method::DELETE,
+            "/api/cte/indicators/bulk",
+            delete(indicators::bulk_delete),
+        ),
+        (
+            Method::GET,
+            "/api/cte/dashboards/",
+            get(dashboards::dashboards),
+        ),
+        (
+            Method::GET,
+            "/api/cte/dashboard/pull",
+            get(dashboards::pull),
+        ),
+        (Method::GET, "/api/openapi.json", get(openapi::openapi_json)),
+        (Method::GET, "/api/docs", get(openapi::docs)),
+    ];
+    let mut all = canonical.clone();
+    for (alias, target) in ALIASES {
+        for (method, path, handler) in &canonical {
+            if path == target {
+                all.push((method.clone(), alias, handler.clone()));
+            }
+        }
+    }
+    all
+}
+
+/// Every `(method, path)` the router serves, for documentation checks.
+pub fn routes() -> Vec<(String, String)> {
+    route_table()
+        .into_iter()
+        .map(|(m, p, _)| (m.to_string(), p.to_string()))
+        .collect()
+}
+
+/// The whole API: every route of `route_table` (see [`routes`]) plus CE-style 404 and 405
+/// answers.
+pub fn router(state: AppState) -> Router {
+    route_table()
+        .into_iter()
+        .fold(Router::new(), |r, (_, path, handler)| {
+            r.route(path, handler)
+        })
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)

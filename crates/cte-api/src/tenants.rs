@@ -11,6 +11,7 @@ use cte_core::tenant_config::{NetskopeTenant, Token};
 use cte_core::time::format_datetime;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -70,7 +71,7 @@ async fn check_tenant(state: &AppState, tenant: &NetskopeTenant) -> Result<(), A
         .map_err(|e| tenant_check_error(&tenant.name, e))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct TenantIn {
     name: Option<String>,
@@ -119,6 +120,18 @@ impl TenantIn {
 }
 
 /// `GET /api/settings/tenants`
+#[utoipa::path(
+    get,
+    path = "/api/settings/tenants",
+    operation_id = "list_tenants",
+    tag = "tenants",
+    responses(
+        (status = 200, description = "Every tenant, without tokens", body = Vec<crate::openapi::TenantOut>),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_read`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_read"]))
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -128,6 +141,21 @@ pub(crate) async fn list(
     Ok(Json(Value::Array(all.iter().map(tenant_out).collect())))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/settings/tenants",
+    operation_id = "create_tenant",
+    tag = "tenants",
+    request_body = TenantIn,
+    responses(
+        (status = 201, description = "Saved after checking the V2 token against the tenant", body = crate::openapi::TenantOut),
+        (status = 400, description = "The tenant refused the token or could not be reached", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Invalid body or a duplicate name", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `admin`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["admin"]))
+)]
 /// `POST /api/settings/tenants` (admin): checks the V2 token against the tenant, then saves.
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -170,6 +198,22 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(tenant_out(&tenant))))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/settings/tenants",
+    operation_id = "update_tenant",
+    tag = "tenants",
+    request_body = TenantIn,
+    responses(
+        (status = 200, description = "Saved", body = crate::openapi::TenantOut),
+        (status = 400, description = "The tenant refused the token or could not be reached", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such tenant", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `admin`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["admin"]))
+)]
 /// `PATCH /api/settings/tenants` (admin): body has `name` and the fields to change; tokens not
 /// given are kept. The tenant is checked again when its address or V2 token changes.
 pub(crate) async fn update(
@@ -197,11 +241,27 @@ pub(crate) async fn update(
     Ok(Json(tenant_out(&tenant)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct TenantDelete {
     name: String,
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/settings/tenants",
+    operation_id = "delete_tenant",
+    tag = "tenants",
+    request_body = TenantDelete,
+    responses(
+        (status = 200, description = "Deleted", body = crate::openapi::EmptyOut),
+        (status = 400, description = "A configuration uses the tenant", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such tenant", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `admin`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["admin"]))
+)]
 /// `DELETE /api/settings/tenants` `{"name"}` (admin); refused while a configuration uses it.
 pub(crate) async fn delete(
     State(state): State<AppState>,

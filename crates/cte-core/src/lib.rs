@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod checkpoint;
 pub mod config;
+pub mod dashboard;
 pub mod error;
 pub mod filter;
 pub mod indicator;

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::auth::{AccessGrant, ApiToken};
 use crate::checkpoint::PullCheckpoint;
 use crate::config::{Configuration, CteSettings, RunStatus};
+use crate::dashboard::{DashboardQuery, DashboardRow, PullCounts};
 use crate::error::StoreResult;
 use crate::filter::Filter;
 use crate::indicator::Indicator;
@@ -199,4 +200,19 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Option<(String, DateTime<Utc>)>>;
     /// Gives the lease back if `holder` has it.
     fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()>;
+
+    /// Indicators matching `filter` with a row id above `after`, in row-id order, at most
+    /// `limit`; also the row id to continue after when more match (keyset paging: rows inserted
+    /// meanwhile get higher ids, so pages neither repeat nor skip a row).
+    fn list_indicators_after(
+        &self,
+        filter: &Filter,
+        after: Option<i64>,
+        limit: u64,
+    ) -> StoreResult<(Vec<Indicator>, Option<i64>)>;
+    /// Groups and counts indicators (see [`crate::dashboard`]), largest counts first unless
+    /// `ascending`.
+    fn dashboard(&self, query: &DashboardQuery) -> StoreResult<Vec<DashboardRow>>;
+    /// Source records by indicator type and source, with how many are retracted.
+    fn pull_dashboard(&self) -> StoreResult<Vec<PullCounts>>;
 }

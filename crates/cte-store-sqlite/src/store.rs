@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use cte_core::auth::{AccessGrant, ApiToken, Scope};
 use cte_core::checkpoint::{PullCheckpoint, PullPhase};
 use cte_core::config::{Configuration, CteSettings, IntervalUnit, PluginKind, RunStatus};
+use cte_core::dashboard::{DashboardQuery, DashboardRow, PullCounts};
 use cte_core::filter::Filter;
 use cte_core::indicator::Indicator;
 use cte_core::query::{ListQuery, Locator};
@@ -20,11 +21,11 @@ use cte_core::{StoreError, StoreResult};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use crate::error::{sql, SqliteError};
-use crate::indicators;
 use crate::migrate::migrate;
 use crate::rows::{ms, opt_ms, opt_time, time};
 use crate::rules;
 use crate::secrets::{key_path, SecretBox};
+use crate::{dashboard, indicators, paging};
 
 const MAX_IDLE_READERS: usize = 8;
 
@@ -894,5 +895,22 @@ impl Store for SqliteStore {
 
     fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
         self.write(|tx| crate::share::release_lease(tx, name, holder))
+    }
+
+    fn list_indicators_after(
+        &self,
+        filter: &Filter,
+        after: Option<i64>,
+        limit: u64,
+    ) -> StoreResult<(Vec<Indicator>, Option<i64>)> {
+        self.read(|tx| paging::list_after(tx, filter, after, limit))
+    }
+
+    fn dashboard(&self, query: &DashboardQuery) -> StoreResult<Vec<DashboardRow>> {
+        self.read(|tx| dashboard::dashboard(tx, query))
+    }
+
+    fn pull_dashboard(&self) -> StoreResult<Vec<PullCounts>> {
+        self.read(dashboard::pull_counts)
     }
 }

@@ -191,6 +191,33 @@ impl TestApp {
         (status, body)
     }
 
+    /// `GET` with an optional bearer, returning the status, headers and raw body (for
+    /// non-JSON answers and response headers).
+    pub async fn get_raw(
+        &self,
+        bearer: Option<&str>,
+        uri: &str,
+    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let mut b = Request::builder().method(Method::GET).uri(uri);
+        if let Some(t) = bearer {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let resp = self
+            .router
+            .clone()
+            .oneshot(b.body(Body::empty()).unwrap())
+            .await
+            .expect("infallible");
+        let (parts, body) = resp.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes().to_vec();
+        assert!(
+            !parts.status.is_server_error(),
+            "GET {uri}: {}",
+            parts.status
+        );
+        (parts.status, parts.headers, bytes)
+    }
+
     /// A request with an optional bearer and an optional JSON body.
     pub async fn send(
         &self,

@@ -4,9 +4,12 @@
 mod auth;
 mod business_rules;
 mod configurations;
+mod dashboards;
 mod filters;
 mod harness;
 mod indicators;
+mod openapi;
+mod paging;
 mod tags;
 mod tenants;
 mod tokens;
