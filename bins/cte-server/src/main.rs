@@ -136,7 +136,17 @@ fn serve(db: &PathBuf, listen: SocketAddr) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
         tracing::info!(%addr, db = %db.display(), "cte-server listening");
-        let state = AppState::new(Arc::new(store));
+        // The server reaches tenants only to check a tenant or configuration while an admin waits
+        // for the answer: one quick retry, not the worker's backoff (15 s for a typo'd host).
+        let connector = cte_netskope::NetskopeConnector {
+            retry: Some(cte_netskope::RetryPolicy {
+                max_retries: 1,
+                base_delay: std::time::Duration::from_millis(500),
+                max_delay: std::time::Duration::from_secs(2),
+                max_elapsed: std::time::Duration::from_secs(10),
+            }),
+        };
+        let state = AppState::new(Arc::new(store)).with_connector(Arc::new(connector));
         cte_api::serve(listener, state, shutdown_signal()).await?;
         tracing::info!("cte-server stopped");
         Ok(())

@@ -1,3 +1,254 @@
-//! cte-worker
+//! `cte-worker`: runs the Threat Exchange cycles against the SQLite store and the Netskope tenants:
+//! once (for cron) or in a loop until SIGINT/SIGTERM.
+//!
+//! Exit codes: 0 every configuration succeeded, 1 some configuration failed, 2 configuration or
+//! database error.
 
-fn main() {}
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use cte_core::config::PluginKind;
+use cte_core::store::Store;
+use cte_engine::age::age_cycle;
+use cte_engine::pull::{pull_all, PullOptions};
+use cte_engine::share::{share_all, ShareError};
+use cte_netskope::NetskopeConnector;
+use cte_store_sqlite::SqliteStore;
+
+#[derive(Parser)]
+#[command(version, about = "Threat Exchange worker: pull and age cycles")]
+struct Cli {
+    /// SQLite database file.
+    #[arg(long, env = "CTE_DB", default_value = "cte.db", global = true)]
+    db: PathBuf,
+    /// Longest wait honoured for a tenant's `wait_time` hint, in seconds.
+    #[arg(long, default_value_t = 30, global = true)]
+    max_wait: u64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Pull IoCs from every active Netskope configuration with polling on.
+    Pull {
+        /// Run one cycle and exit (for cron).
+        #[arg(long)]
+        once: bool,
+        /// Only these configurations (repeatable).
+        #[arg(long = "configuration")]
+        configurations: Vec<String>,
+    },
+    /// Share IoCs to every Netskope destination of every non-muted business rule.
+    Share {
+        /// Run one cycle and exit (for cron).
+        #[arg(long)]
+        once: bool,
+        /// Only these destination configurations (repeatable).
+        #[arg(long = "destination")]
+        destinations: Vec<String>,
+    },
+    /// Run every cycle on each configuration's poll interval until SIGINT/SIGTERM.
+    Run {
+        /// Run the age cycle (expire indicators, unmute rules) this often, and once at start.
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..))]
+        age_every_hours: u64,
+    },
+    /// Run the age cycle once: deactivate expired indicators, unmute rules whose time has come.
+    Age,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CTE_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Ok(true) when every configuration succeeded.
+fn run(cli: Cli) -> anyhow::Result<bool> {
+    let store = SqliteStore::open(&cli.db)
+        .with_context(|| format!("cannot open database {}", cli.db.display()))?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let options = PullOptions {
+        max_wait: Duration::from_secs(cli.max_wait),
+        ..PullOptions::default()
+    };
+    runtime.block_on(async move {
+        spawn_signal_watch(stop.clone());
+        let connector = NetskopeConnector::default();
+        let clock = chrono::Utc::now;
+        match cli.command {
+            Command::Pull {
+                once,
+                configurations,
+            } => {
+                if !once {
+                    return run_loop(store.as_ref(), &connector, &options, &stop, None).await;
+                }
+                let only = (!configurations.is_empty()).then_some(configurations.as_slice());
+                let reports =
+                    pull_all(store.as_ref(), &connector, &clock, &options, &stop, only).await?;
+                Ok(reports.iter().all(|r| r.outcome.is_ok()))
+            }
+            Command::Share { once, destinations } => {
+                if !once {
+                    return run_loop(store.as_ref(), &connector, &options, &stop, None).await;
+                }
+                let only = (!destinations.is_empty()).then_some(destinations.as_slice());
+                share_once(store.as_ref(), &connector, only).await
+            }
+            Command::Run { age_every_hours } => {
+                let age_every = chrono::Duration::hours(age_every_hours as i64);
+                run_loop(store.as_ref(), &connector, &options, &stop, Some(age_every)).await
+            }
+            Command::Age => {
+                let report = age_cycle(store.as_ref(), clock()).context("age cycle failed")?;
+                println!(
+                    "age: {} indicator(s) deactivated, {} rule(s) unmuted",
+                    report.deactivated, report.unmuted
+                );
+                Ok(true)
+            }
+        }
+    })
+}
+
+/// A lease holder name unique to this process.
+fn lease_holder() -> String {
+    format!(
+        "cte-worker pid {} started {}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_millis()
+    )
+}
+
+/// One share cycle; Ok(false) when a target failed. Another worker sharing is not a failure.
+async fn share_once(
+    store: &dyn Store,
+    connector: &NetskopeConnector,
+    only: Option<&[String]>,
+) -> anyhow::Result<bool> {
+    let clock = chrono::Utc::now;
+    match share_all(store, connector, &clock, &lease_holder(), only).await {
+        Ok(reports) => Ok(reports.iter().all(|r| r.outcome.is_ok())),
+        Err(ShareError::Busy { holder, until }) => {
+            tracing::warn!(%holder, %until, "another worker is sharing; this run skipped");
+            Ok(true)
+        }
+        Err(ShareError::Store(e)) => Err(e).context("share cycle failed"),
+    }
+}
+
+/// Pulls each configuration when its poll interval has passed since its last pull, shares to each
+/// destination when its interval has passed since its last share, and runs the age cycle every
+/// `age_every` (when given).
+async fn run_loop(
+    store: &dyn Store,
+    connector: &NetskopeConnector,
+    options: &PullOptions,
+    stop: &AtomicBool,
+    age_every: Option<chrono::Duration>,
+) -> anyhow::Result<bool> {
+    tracing::info!("cte-worker running; stop with SIGINT or SIGTERM");
+    let clock = chrono::Utc::now;
+    let mut all_ok = true;
+    let mut last_age: Option<chrono::DateTime<chrono::Utc>> = None;
+    while !stop.load(Ordering::Relaxed) {
+        let now = clock();
+        if let Some(every) = age_every {
+            if last_age.is_none_or(|t| t + every <= now) {
+                // A failed age run is logged and retried at the next interval.
+                if let Err(e) = age_cycle(store, now) {
+                    tracing::error!(error = %e, "age cycle failed");
+                    all_ok = false;
+                }
+                last_age = Some(now);
+            }
+        }
+        let due: Vec<String> = store
+            .configurations()?
+            .into_iter()
+            .filter(|c| c.plugin == PluginKind::Netskope && c.active)
+            .filter(|c| {
+                let every = chrono::Duration::seconds(
+                    (c.poll_interval
+                        .saturating_mul(c.poll_interval_unit.seconds())) as i64,
+                );
+                c.pull.last_run_at.is_none_or(|t| t + every <= now)
+            })
+            .map(|c| c.name)
+            .collect();
+        if !due.is_empty() {
+            let reports = pull_all(store, connector, &clock, options, stop, Some(&due)).await?;
+            all_ok &= reports.iter().all(|r| r.outcome.is_ok());
+        }
+        let share_due: Vec<String> = store
+            .configurations()?
+            .into_iter()
+            .filter(|c| c.plugin == PluginKind::Netskope && c.active)
+            .filter(|c| {
+                let every = chrono::Duration::seconds(
+                    (c.poll_interval
+                        .saturating_mul(c.poll_interval_unit.seconds())) as i64,
+                );
+                c.share.last_run_at.is_none_or(|t| t + every <= now)
+            })
+            .map(|c| c.name)
+            .collect();
+        if !share_due.is_empty() && !stop.load(Ordering::Relaxed) {
+            all_ok &= share_once(store, connector, Some(&share_due)).await?;
+        }
+        for _ in 0..10 {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    tracing::info!("cte-worker stopped");
+    Ok(all_ok)
+}
+
+fn spawn_signal_watch(stop: Arc<AtomicBool>) {
+    tokio::spawn(async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+        tracing::info!("stop requested; finishing the current page");
+        stop.store(true, Ordering::Relaxed);
+    });
+}

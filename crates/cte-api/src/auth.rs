@@ -8,6 +8,7 @@ use cte_core::time::format_datetime;
 use cte_engine::tokens;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
 use crate::extract::{Form, Json, Query};
@@ -54,7 +55,7 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct TokenForm {
     grant_type: Option<String>,
     client_id: Option<String>,
@@ -63,6 +64,20 @@ pub(crate) struct TokenForm {
 }
 
 /// `POST /api/auth` (form-encoded), CE's OAuth2 token endpoint.
+/// Exchanges API-token client credentials for a bearer (form-encoded, CE's `POST /api/auth`).
+#[utoipa::path(
+    post,
+    path = "/api/auth",
+    operation_id = "auth",
+    tag = "auth",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "A bearer token", body = crate::openapi::TokenOut),
+        (status = 401, description = "Invalid client_id/client_secret, or locked", body = crate::openapi::ErrorBody),
+        (status = 403, description = "A requested scope is not granted", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Unsupported grant_type or invalid form", body = crate::openapi::ErrorBody),
+    ),
+)]
 pub(crate) async fn token(
     State(state): State<AppState>,
     Form(form): Form<TokenForm>,
@@ -99,7 +114,8 @@ pub(crate) async fn token(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct CreateTokenParams {
     description: Option<String>,
     /// Minutes; negative = never. CE's default is 60.
@@ -109,6 +125,22 @@ pub(crate) struct CreateTokenParams {
 }
 
 /// `POST /api/users/tokens?description=&expire_after=&scopes=` (admin).
+/// Creates an API token; the secret is shown only here.
+#[utoipa::path(
+    post,
+    path = "/api/users/tokens",
+    operation_id = "create_token",
+    tag = "tokens",
+    params(CreateTokenParams),
+    responses(
+        (status = 201, description = "The token with its secret", body = crate::openapi::ApiTokenOut),
+        (status = 400, description = "Invalid scopes", body = crate::openapi::ErrorBody),
+        (status = 422, description = "A parameter of the wrong type", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `admin`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["admin"]))
+)]
 pub(crate) async fn create_token(
     State(state): State<AppState>,
     caller: Caller,
@@ -139,6 +171,19 @@ fn token_json(t: &cte_core::auth::ApiToken) -> Value {
 }
 
 /// `GET /api/users/tokens` (admin): tokens without secrets.
+/// Lists API tokens (never their secrets).
+#[utoipa::path(
+    get,
+    path = "/api/users/tokens",
+    operation_id = "list_tokens",
+    tag = "tokens",
+    responses(
+        (status = 200, description = "Every token", body = Vec<crate::openapi::ApiTokenOut>),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `admin`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["admin"]))
+)]
 pub(crate) async fn list_tokens(
     State(state): State<AppState>,
     caller: Caller,
@@ -148,12 +193,28 @@ pub(crate) async fn list_tokens(
     Ok(Json(Value::Array(list.iter().map(token_json).collect())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct DeleteToken {
     client_id: String,
 }
 
 /// `DELETE /api/users/tokens` body `{"client_id"}` (admin).
+/// Deletes an API token and the bearers issued to it.
+#[utoipa::path(
+    delete,
+    path = "/api/users/tokens",
+    operation_id = "delete_token",
+    tag = "tokens",
+    request_body = DeleteToken,
+    responses(
+        (status = 200, description = "Deleted", body = crate::openapi::EmptyOut),
+        (status = 404, description = "No such token", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `admin`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["admin"]))
+)]
 pub(crate) async fn delete_token(
     State(state): State<AppState>,
     caller: Caller,

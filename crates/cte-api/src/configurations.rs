@@ -6,21 +6,41 @@ use axum::http::StatusCode;
 use cte_core::auth::Scope;
 use cte_core::config::{Configuration, IntervalUnit, PluginKind, RunStatus};
 use cte_core::reconcile::TagStrategy;
+use cte_core::tenant::AccessProbe;
+use cte_core::tenant_config::NetskopeParams;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
+use crate::tenants::{connect, tenant_check_error};
 use crate::wire::{configuration_out, ConfigurationIn};
 use crate::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListParams {
+    /// Only active (or inactive) configurations.
     active: Option<bool>,
 }
 
 /// `GET /api/cte/plugins/configurations?active=`
+#[utoipa::path(
+    get,
+    path = "/api/cte/plugins/configurations",
+    operation_id = "list_configurations",
+    tag = "configurations",
+    params(ListParams),
+    responses(
+        (status = 200, description = "Configurations by name (`parameters` only with `cte_write`)", body = Vec<crate::openapi::ConfigurationOut>),
+        (status = 422, description = "A parameter of the wrong type", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_read`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_read"]))
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -38,6 +58,23 @@ pub(crate) async fn list(
 }
 
 /// `POST /api/cte/plugins/configurations/{plugin_id}`
+#[utoipa::path(
+    post,
+    path = "/api/cte/plugins/configurations/{plugin_id}",
+    operation_id = "create_configuration",
+    tag = "configurations",
+    params(("plugin_id" = String, Path, description = "`api_sources` or `netskope`")),
+    request_body = crate::wire::ConfigurationIn,
+    responses(
+        (status = 201, description = "Created", body = crate::openapi::ConfigurationOut),
+        (status = 400, description = "Unknown tenant, or the tenant refused", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown plugin", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Invalid body or a duplicate name", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_write"]))
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -46,10 +83,10 @@ pub(crate) async fn create(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(Scope::CteWrite)?;
     let plugin = match PluginKind::from_id(&plugin_id) {
-        Some(PluginKind::ApiSources) => PluginKind::ApiSources,
+        Some(p @ (PluginKind::ApiSources | PluginKind::Netskope)) => p,
         _ => {
             return Err(ApiError::NotFound(format!(
-                "Plugin with id='{plugin_id}' does not exist. Available: api_sources."
+                "Plugin with id='{plugin_id}' does not exist. Available: api_sources, netskope."
             )))
         }
     };
@@ -63,8 +100,13 @@ pub(crate) async fn create(
         active: true,
         tenant: None,
         ssl_validation: true,
-        poll_interval: 60,
-        poll_interval_unit: IntervalUnit::Seconds,
+        // CE's minimum for configurations with a tenant is 10 minutes.
+        poll_interval: if plugin.is_netskope() { 10 } else { 60 },
+        poll_interval_unit: if plugin.is_netskope() {
+            IntervalUnit::Minutes
+        } else {
+            IntervalUnit::Seconds
+        },
         reputation: 0,
         age_after_days: 90,
         parameters: json!({}),
@@ -73,7 +115,15 @@ pub(crate) async fn create(
         pull: RunStatus::default(),
         share: RunStatus::default(),
     };
+    let tenant_given = body.tenant.is_some();
     body.apply(&mut config).map_err(ApiError::Unprocessable)?;
+    if config.plugin.is_netskope() {
+        check_netskope(&state, &mut config, true).await?;
+    } else if tenant_given {
+        return Err(ApiError::Unprocessable(
+            "tenant applies only to Netskope configurations.".into(),
+        ));
+    }
     let stored = config.clone();
     state
         .run(move |store| store.insert_configuration(&stored))
@@ -81,6 +131,22 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(configuration_out(&config, true))))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/cte/plugins/configurations",
+    operation_id = "update_configuration",
+    tag = "configurations",
+    request_body = crate::wire::ConfigurationIn,
+    responses(
+        (status = 200, description = "Saved", body = crate::openapi::ConfigurationOut),
+        (status = 400, description = "Unknown tenant, or the tenant refused", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such configuration", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_write"]))
+)]
 /// `PATCH /api/cte/plugins/configurations`: body carries `name` and the fields to change.
 pub(crate) async fn update(
     State(state): State<AppState>,
@@ -99,7 +165,12 @@ pub(crate) async fn update(
         .ok_or_else(|| {
             ApiError::NotFound(format!("Configuration with name '{name}' does not exist."))
         })?;
+    let recheck =
+        body.tenant.is_some() || body.parameters.is_some() || body.ssl_validation.is_some();
     body.apply(&mut config).map_err(ApiError::Unprocessable)?;
+    if config.plugin.is_netskope() {
+        check_netskope(&state, &mut config, recheck).await?;
+    }
     let stored = config.clone();
     state
         .run(move |store| store.update_configuration(&stored))
@@ -107,7 +178,41 @@ pub(crate) async fn update(
     Ok(Json(configuration_out(&config, true)))
 }
 
-#[derive(Deserialize)]
+/// Validates a Netskope configuration: its tenant exists, its parameters are the plugin's (stored in
+/// CE's spelling), and, when `against_tenant`, the tenant's token may read the alerts it will pull.
+async fn check_netskope(
+    state: &AppState,
+    config: &mut Configuration,
+    against_tenant: bool,
+) -> Result<(), ApiError> {
+    let params = NetskopeParams::from_json(&config.parameters).map_err(ApiError::Unprocessable)?;
+    config.parameters = params.to_json();
+    let tenant_name = config.tenant.clone().ok_or_else(|| {
+        ApiError::Unprocessable("tenant is required for Netskope configurations.".into())
+    })?;
+    let lookup = tenant_name.clone();
+    let tenant = state
+        .run(move |store| store.tenant(&lookup))
+        .await?
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!("Tenant with name '{tenant_name}' does not exist."))
+        })?;
+    if against_tenant && params.is_pull_required {
+        let probes: Vec<AccessProbe> = params
+            .alert_types()
+            .into_iter()
+            .map(AccessProbe::Alerts)
+            .collect();
+        let client = connect(state, &tenant, config.ssl_validation)?;
+        client
+            .check_access(&probes)
+            .await
+            .map_err(|e| tenant_check_error(&tenant.name, e))?;
+    }
+    Ok(())
+}
+
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct DeleteBody {
     name: String,
@@ -119,6 +224,21 @@ fn yes() -> bool {
     true
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/cte/configuration",
+    operation_id = "delete_configuration",
+    tag = "configurations",
+    request_body = DeleteBody,
+    responses(
+        (status = 200, description = "Deleted", body = crate::openapi::SuccessOut),
+        (status = 404, description = "No such configuration", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_write"]))
+)]
 /// `DELETE /api/cte/configuration` body `{"name", "keepData"}`.
 pub(crate) async fn delete(
     State(state): State<AppState>,

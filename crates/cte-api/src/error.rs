@@ -23,6 +23,8 @@ pub enum ApiError {
     Forbidden(String),
     /// 404.
     NotFound(String),
+    /// 405.
+    MethodNotAllowed,
     /// 422.
     Unprocessable(String),
     /// 422 listing each refused element of a batch.
@@ -43,6 +45,10 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(d) => (StatusCode::UNAUTHORIZED, json!({ "detail": d })),
             ApiError::Forbidden(d) => (StatusCode::FORBIDDEN, json!({ "detail": d })),
             ApiError::NotFound(d) => (StatusCode::NOT_FOUND, json!({ "detail": d })),
+            ApiError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                json!({ "detail": "Method Not Allowed" }),
+            ),
             ApiError::Unprocessable(d) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, json!({ "detail": d }))
             }
@@ -113,4 +119,9 @@ impl From<AuthError> for ApiError {
 
 pub(crate) async fn not_found() -> ApiError {
     ApiError::NotFound("Not Found".into())
+}
+
+/// FastAPI's 405 body; axum's default has none.
+pub(crate) async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }

@@ -32,9 +32,10 @@ impl From<FormRejection> for ApiError {
     }
 }
 
+/// FastAPI answers a query parameter of the wrong type (`limit=x`, `active=maybe`) with 422.
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> ApiError {
-        ApiError::BadRequest(format!("Invalid query parameters: {}", r.body_text()))
+        ApiError::Unprocessable(format!("Invalid query parameters: {}", r.body_text()))
     }
 }
 

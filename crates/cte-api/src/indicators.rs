@@ -3,13 +3,19 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use cte_core::auth::Scope;
 use cte_core::filter::Filter;
+use cte_core::indicator::{Indicator, IndicatorKind};
+use cte_core::normalize::normalize_value;
 use cte_core::query::{ListQuery, Locator, SortKey};
 use cte_core::reconcile::ReportKind;
-use cte_engine::{ingest, IngestError, Rejection};
+use cte_engine::ingest::{self, ingest};
+use cte_engine::{IngestError, Rejection};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -20,28 +26,116 @@ use crate::AppState;
 /// CE's `API_MAX_LIMIT`.
 const MAX_LIMIT: u64 = 100;
 
-/// Parses the `filters` query parameter (a JSON document; see the filter language).
+/// Parses the `filters` query parameter: a JSON document of CE's filter language
+/// (`INDICATOR_QUERY_SCHEMA`); errors are CE's 400 messages.
 pub(crate) fn parse_filters(raw: Option<&str>) -> Result<Filter, ApiError> {
     match raw.map(str::trim) {
-        None | Some("") | Some("{}") => Ok(Filter::all()),
-        Some(_) => Err(ApiError::BadRequest(
-            "Invalid query provided. Filters other than {} are not supported by this build yet."
-                .into(),
-        )),
+        None | Some("") => Ok(Filter::all()),
+        Some(text) => {
+            cte_core::filter::parse_json(text).map_err(|e| ApiError::BadRequest(e.detail()))
+        }
     }
 }
 
-#[derive(Deserialize)]
-pub(crate) struct ListParams {
-    skip: Option<u64>,
-    limit: Option<u64>,
-    sort: Option<String>,
-    ascending: Option<bool>,
-    aggregate: Option<bool>,
-    filters: Option<String>,
+/// The filter of a list request: `filters` (JSON) and/or `q` (CE's UI query language), both
+/// applying when both are given.
+fn list_filter(filters: Option<&str>, q: Option<&str>) -> Result<Filter, ApiError> {
+    let json = parse_filters(filters)?;
+    match q.map(str::trim).filter(|q| !q.is_empty()) {
+        None => Ok(json),
+        Some(q) => {
+            let ui = cte_core::filter::parse_ui(q).map_err(|e| ApiError::BadRequest(e.detail()))?;
+            Ok(json.and(ui))
+        }
+    }
 }
 
-/// `GET /api/cte/indicators/`: a bare array, or `{"count": n}` with `aggregate=true`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListParams {
+    /// Rows to skip (default 0). Refused with `cursor`.
+    skip: Option<u64>,
+    /// Rows to return (default 10): at most 100, or 10000 with `cursor`.
+    limit: Option<u64>,
+    /// One of `value, type, sources.source, sources.comments, test, active, internalHits,
+    /// externalHits, sources.reputation, sources.firstSeen, sources.severity, sources.lastSeen,
+    /// expiresAt`; anything else leaves storage order (as CE). Refused with `cursor`.
+    sort: Option<String>,
+    /// Sort direction (default true).
+    ascending: Option<bool>,
+    /// `true` answers `{"count": n}` instead of a page. Refused with `cursor`.
+    aggregate: Option<bool>,
+    /// CE's JSON filter language.
+    filters: Option<String>,
+    /// CE's UI query language, e.g. `type IN ("md5") && reputation >= 7`.
+    q: Option<String>,
+    /// Keyset paging (beyond CE): empty to start, then the `X-Next-Cursor` of the previous page.
+    /// Pages follow storage order and stay correct while indicators are inserted; send the same
+    /// `filters`/`q` with every page.
+    cursor: Option<String>,
+}
+
+/// The response header carrying the cursor of the next page; absent on the last page.
+pub(crate) const NEXT_CURSOR_HEADER: &str = "x-next-cursor";
+
+/// The largest page with a cursor.
+const MAX_CURSOR_LIMIT: u64 = 10_000;
+
+const CURSOR_PREFIX: &str = "v1:";
+
+/// An opaque, versioned cursor: base64url of `v1:<row id>`.
+fn encode_cursor(id: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{id}"))
+}
+
+/// The row id a cursor resumes after; an empty cursor starts at the beginning.
+fn decode_cursor(c: &str) -> Result<Option<i64>, ApiError> {
+    let c = c.trim();
+    if c.is_empty() {
+        return Ok(None);
+    }
+    let invalid = || {
+        ApiError::BadRequest(
+            "Invalid cursor: pass the X-Next-Cursor header of the previous page unchanged, or an empty cursor to start.".into(),
+        )
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let id = text
+        .strip_prefix(CURSOR_PREFIX)
+        .and_then(|n| n.parse::<i64>().ok())
+        .filter(|n| *n >= 0)
+        .ok_or_else(invalid)?;
+    Ok(Some(id))
+}
+
+fn page_response(page: Vec<Indicator>, next: Option<i64>) -> Response {
+    let body = Json(IndicatorsOut(page));
+    match next {
+        Some(id) => ([(NEXT_CURSOR_HEADER, encode_cursor(id))], body).into_response(),
+        None => body.into_response(),
+    }
+}
+
+/// Lists indicators: a bare array, or `{"count": n}` with `aggregate=true`. Pages in storage
+/// order (no `sort`, no `skip`) carry the next page's cursor in `X-Next-Cursor`.
+#[utoipa::path(
+    get,
+    path = "/api/cte/indicators/",
+    operation_id = "list_indicators",
+    tag = "indicators",
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page (or `{\"count\": n}` with `aggregate=true`)",
+         body = Vec<crate::openapi::IndicatorOut>,
+         headers(("x-next-cursor" = String, description = "Cursor of the next page; absent on the last page"))),
+        (status = 400, description = "Limit too large, bad filter, bad cursor, or `sort`/`skip`/`aggregate` with `cursor`", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_read`", body = crate::openapi::ErrorBody),
+        (status = 422, description = "A parameter of the wrong type", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_read"]))
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -49,31 +143,80 @@ pub(crate) async fn list(
 ) -> Result<Response, ApiError> {
     caller.require(Scope::CteRead)?;
     let limit = p.limit.unwrap_or(10);
+    if let Some(cursor) = p.cursor.as_deref() {
+        // A cursor is a position in storage order: another order or an offset would make it
+        // meaningless, and a count has no pages.
+        for (given, name) in [
+            (p.sort.is_some(), "sort"),
+            (p.skip.is_some_and(|s| s > 0), "skip"),
+            (p.aggregate == Some(true), "aggregate"),
+        ] {
+            if given {
+                return Err(ApiError::BadRequest(format!(
+                    "{name} cannot be combined with cursor: cursor pages follow storage order from where the previous page ended."
+                )));
+            }
+        }
+        if !(1..=MAX_CURSOR_LIMIT).contains(&limit) {
+            return Err(ApiError::BadRequest(format!(
+                "Limit must be between 1 and {MAX_CURSOR_LIMIT} with a cursor. Provided limit: {limit}."
+            )));
+        }
+        let after = decode_cursor(cursor)?;
+        let filter = list_filter(p.filters.as_deref(), p.q.as_deref())?;
+        let (page, next) = state
+            .run(move |store| store.list_indicators_after(&filter, after, limit))
+            .await?;
+        return Ok(page_response(page, next));
+    }
     if limit > MAX_LIMIT {
         return Err(ApiError::BadRequest(format!(
             "Limit cannot be greater than {MAX_LIMIT}. Provided limit: {limit}."
         )));
     }
-    let filter = parse_filters(p.filters.as_deref())?;
+    let filter = list_filter(p.filters.as_deref(), p.q.as_deref())?;
     if p.aggregate.unwrap_or(false) {
         let n = state
             .run(move |store| store.count_indicators(&filter))
             .await?;
         return Ok(Json(json!({ "count": n })).into_response());
     }
+    let sort = p.sort.as_deref().and_then(SortKey::from_param);
+    let skip = p.skip.unwrap_or(0);
+    if sort.is_none() && skip == 0 && limit > 0 {
+        // Storage order from the start: the same page as CE's, plus where to continue.
+        let (page, next) = state
+            .run(move |store| store.list_indicators_after(&filter, None, limit))
+            .await?;
+        return Ok(page_response(page, next));
+    }
     let query = ListQuery {
         filter,
-        sort: p.sort.as_deref().and_then(SortKey::from_param),
+        sort,
         ascending: p.ascending.unwrap_or(true),
-        skip: p.skip.unwrap_or(0),
+        skip,
         limit,
     };
     let page = state
         .run(move |store| store.list_indicators(&query))
         .await?;
-    Ok(Json(IndicatorsOut(page)).into_response())
+    Ok(page_response(page, None))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/cte/indicators/",
+    operation_id = "upsert_indicators",
+    tag = "indicators",
+    request_body = Vec<crate::wire::IndicatorIn>,
+    responses(
+        (status = 201, description = "The stored indicators", body = Vec<crate::openapi::IndicatorOut>),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Not an array, or elements refused (each listed; nothing stored)", body = crate::openapi::RejectedBody),
+    ),
+    security(("bearer" = ["cte_write"]))
+)]
 /// `POST /api/cte/indicators/`: a JSON array of `IndicatorIn`, stored all or nothing → 201 with
 /// the stored documents.
 pub(crate) async fn upsert(
@@ -89,11 +232,15 @@ pub(crate) async fn upsert(
     };
     let total = items.len();
     let mut raws = Vec::with_capacity(total);
+    let mut positions = Vec::with_capacity(total);
     let mut rejected = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
         let value = value_of(&item);
         match IndicatorIn::parse(item) {
-            Ok(r) => raws.push(r),
+            Ok(r) => {
+                raws.push(r);
+                positions.push(index);
+            }
             Err(reason) => rejected.push(Rejection {
                 index,
                 value,
@@ -102,6 +249,14 @@ pub(crate) async fn upsert(
         }
     }
     if !rejected.is_empty() {
+        // List the problems of the well-formed elements too (unknown source or tag, bad value),
+        // renumbered to their place in the request.
+        let others = state.run(move |store| ingest::check(store, &raws)).await?;
+        rejected.extend(others.into_iter().map(|r| Rejection {
+            index: positions[r.index],
+            ..r
+        }));
+        rejected.sort_by_key(|r| r.index);
         return Err(IngestError::Rejected { rejected, total }.into());
     }
     let now = state.now();
@@ -111,13 +266,29 @@ pub(crate) async fn upsert(
     Ok((StatusCode::CREATED, Json(IndicatorsOut(stored))).into_response())
 }
 
-#[derive(Deserialize)]
-struct RetractionUpdate {
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct RetractionUpdate {
     value: String,
     source: String,
     retracted: bool,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/cte/indicators/",
+    operation_id = "update_indicator",
+    tag = "indicators",
+    request_body = crate::openapi::IndicatorPatch,
+    responses(
+        (status = 201, description = "The edited indicator, or `true` for a retraction update", body = crate::openapi::IndicatorOut),
+        (status = 400, description = "The source configuration does not exist", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+        (status = 404, description = "The indicator (or its record from that source) does not exist", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_write"]))
+)]
 /// `PATCH /api/cte/indicators/`: one `IndicatorIn` (an explicit edit of that source's record), or
 /// `{"value","source","retracted"}`.
 pub(crate) async fn update(
@@ -133,11 +304,15 @@ pub(crate) async fn update(
         let value = r.value.trim().to_string();
         state
             .run(move |store| {
-                let value = match store.indicator(&value)? {
-                    Some(_) => value,
-                    None => value.to_lowercase(),
-                };
-                store.set_retracted(&value, &r.source, r.retracted)
+                let mut stored = None;
+                for candidate in spellings(&value) {
+                    if store.indicator(&candidate)?.is_some() {
+                        stored = Some(candidate);
+                        break;
+                    }
+                }
+                // Absent under every spelling: the store's 404 names the value as sent.
+                store.set_retracted(stored.as_ref().unwrap_or(&value), &r.source, r.retracted)
             })
             .await?;
         return Ok((StatusCode::CREATED, Json(json!(true))));
@@ -173,24 +348,34 @@ pub(crate) async fn update(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
-/// The candidate stored spellings of a value given in a locator: as given, and lower-cased
-/// (hashes and host names are stored lower-case).
-fn locator_values(values: Vec<String>) -> Vec<String> {
-    let mut out = Vec::with_capacity(values.len() * 2);
-    for v in values {
-        let v = v.trim().to_string();
-        let lower = v.to_lowercase();
-        if lower != v {
-            out.push(lower);
+/// The stored spellings a value given without its type may have: as given, lower-cased, and its
+/// canonical form as each kind that accepts it (so `Evil.Example.COM.` finds the domain stored as
+/// `evil.example.com`, as ingest stored it). URLs are left out: a bare host must not reach a URL
+/// indicator through URL canonicalisation.
+fn spellings(v: &str) -> Vec<String> {
+    let v = v.trim();
+    let mut out = vec![v.to_string(), v.to_lowercase()];
+    for kind in IndicatorKind::ALL {
+        if kind == IndicatorKind::Url {
+            continue;
         }
-        out.push(v);
+        if let Ok(canonical) = normalize_value(kind, v) {
+            out.push(canonical);
+        }
     }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|s| seen.insert(s.clone()));
     out
 }
 
-#[derive(Deserialize)]
+/// Every stored spelling of the values of a locator (see [`spellings`]).
+fn locator_values(values: Vec<String>) -> Vec<String> {
+    values.iter().flat_map(|v| spellings(v)).collect()
+}
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LocatorIn {
+pub(crate) struct LocatorIn {
     values: Option<Vec<String>>,
     source: Option<String>,
     query: Option<String>,
@@ -214,22 +399,37 @@ impl LocatorIn {
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TagEdit {
+pub(crate) struct TagEdit {
     #[serde(default)]
     add: Vec<String>,
     #[serde(default)]
     remove: Vec<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BulkEdit {
     locator: Option<LocatorIn>,
     tags: Option<TagEdit>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/cte/indicators/bulk",
+    operation_id = "bulk_edit_indicators",
+    tag = "indicators",
+    request_body = BulkEdit,
+    responses(
+        (status = 201, description = "How many indicators matched", body = crate::openapi::UpdatedOut),
+        (status = 400, description = "Invalid query locator", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Invalid body or unknown tags", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_write"]))
+)]
 /// `PATCH /api/cte/indicators/bulk`: tag edits → `{"updated": n}`.
 pub(crate) async fn bulk_edit(
     State(state): State<AppState>,
@@ -269,7 +469,7 @@ pub(crate) async fn bulk_edit(
     Ok((StatusCode::CREATED, Json(json!({ "updated": updated }))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BulkDelete {
     values: Option<Vec<String>>,
@@ -279,6 +479,21 @@ pub(crate) struct BulkDelete {
     source: Option<String>,
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/cte/indicators/bulk",
+    operation_id = "bulk_delete_indicators",
+    tag = "indicators",
+    request_body = BulkDelete,
+    responses(
+        (status = 201, description = "How many indicators were deleted", body = crate::openapi::DeletedOut),
+        (status = 400, description = "Invalid query", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_write"]))
+)]
 /// `DELETE /api/cte/indicators/bulk` `{"values": [...]}` or `{"query": "..."}` → `{"deleted": n}`.
 pub(crate) async fn bulk_delete(
     State(state): State<AppState>,

@@ -5,21 +5,27 @@
 //! wire types to core types, call `cte-engine` or the store port, and convert back.
 
 mod auth;
+mod business_rules;
 mod configurations;
+mod dashboards;
 mod error;
 mod extract;
 mod indicators;
+mod openapi;
 mod tags;
+mod tenants;
 mod wire;
 
 use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::http::Method;
+use axum::routing::MethodRouter;
 use axum::Router;
 use chrono::{DateTime, Utc};
 use cte_core::store::Store;
+use cte_core::tenant_config::TenantConnector;
 
 pub use error::ApiError;
 
@@ -27,7 +33,7 @@ pub use error::ApiError;
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 /// Largest request body of the indicator routes. axum's default of 2 MB refuses a POST of 10,000
-/// IoCs (about 3 MB), a batch size CE's feeds use (`RETRACTION_IOC_BATCH_SIZE`, share batches).
+/// IoCs (about 3.5 MB), a batch size CE's feeds use (`RETRACTION_IOC_BATCH_SIZE`, share batches).
 const INDICATORS_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Shared state of the API.
@@ -35,6 +41,7 @@ const INDICATORS_BODY_LIMIT: usize = 64 * 1024 * 1024;
 pub struct AppState {
     store: Arc<dyn Store>,
     clock: Clock,
+    connector: Option<Arc<dyn TenantConnector>>,
 }
 
 impl AppState {
@@ -45,7 +52,17 @@ impl AppState {
 
     /// State over `store` with the given clock.
     pub fn with_clock(store: Arc<dyn Store>, clock: Clock) -> AppState {
-        AppState { store, clock }
+        AppState {
+            store,
+            clock,
+            connector: None,
+        }
+    }
+
+    /// Lets the API reach Netskope tenants (to check tokens and configurations on save).
+    pub fn with_connector(mut self, connector: Arc<dyn TenantConnector>) -> AppState {
+        self.connector = Some(connector);
+        self
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
@@ -69,52 +86,146 @@ impl AppState {
     }
 }
 
-/// The whole route table. Paths keep CE's trailing slashes; the other spelling is served too, where
-/// CE would answer with a redirect.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/auth", post(auth::token))
-        .route(
+/// Paths served under a second spelling, `(alias, canonical)`: CE declares these with (or without)
+/// a trailing slash and redirects the other form; we serve both.
+const ALIASES: &[(&str, &str)] = &[
+    ("/api/cte/indicators", "/api/cte/indicators/"),
+    ("/api/cte/dashboards", "/api/cte/dashboards/"),
+];
+
+type Handler = MethodRouter<AppState>;
+
+/// The route table, one method of one path per entry: `router` registers it and the OpenAPI
+/// test walks it. Aliases are added from `ALIASES`.
+fn route_table() -> Vec<(Method, &'static str, Handler)> {
+    use axum::routing::{delete, get, patch, post};
+    let canonical: Vec<(Method, &'static str, Handler)> = vec![
+        (Method::POST, "/api/auth", post(auth::token)),
+        (Method::GET, "/api/users/tokens", get(auth::list_tokens)),
+        (Method::POST, "/api/users/tokens", post(auth::create_token)),
+        (
+            Method::DELETE,
             "/api/users/tokens",
-            get(auth::list_tokens)
-                .post(auth::create_token)
-                .delete(auth::delete_token),
-        )
-        .route(
+            delete(auth::delete_token),
+        ),
+        (Method::GET, "/api/settings/tenants", get(tenants::list)),
+        (Method::POST, "/api/settings/tenants", post(tenants::create)),
+        (
+            Method::PATCH,
+            "/api/settings/tenants",
+            patch(tenants::update),
+        ),
+        (
+            Method::DELETE,
+            "/api/settings/tenants",
+            delete(tenants::delete),
+        ),
+        (
+            Method::GET,
             "/api/cte/plugins/configurations",
-            get(configurations::list).patch(configurations::update),
-        )
-        .route(
+            get(configurations::list),
+        ),
+        (
+            Method::PATCH,
+            "/api/cte/plugins/configurations",
+            patch(configurations::update),
+        ),
+        (
+            Method::POST,
             "/api/cte/plugins/configurations/{plugin_id}",
             post(configurations::create),
-        )
-        .route(
+        ),
+        (
+            Method::DELETE,
             "/api/cte/configuration",
-            axum::routing::delete(configurations::delete),
-        )
-        .route(
-            "/api/cte/tags",
-            get(tags::list).post(tags::create).delete(tags::delete),
-        )
-        .route(
+            delete(configurations::delete),
+        ),
+        (
+            Method::GET,
+            "/api/cte/business_rules",
+            get(business_rules::list),
+        ),
+        (
+            Method::POST,
+            "/api/cte/business_rules",
+            post(business_rules::create),
+        ),
+        (
+            Method::PATCH,
+            "/api/cte/business_rule",
+            patch(business_rules::update),
+        ),
+        (
+            Method::DELETE,
+            "/api/cte/business_rule",
+            delete(business_rules::delete),
+        ),
+        (Method::GET, "/api/cte/tags", get(tags::list)),
+        (Method::POST, "/api/cte/tags", post(tags::create)),
+        (Method::DELETE, "/api/cte/tags", delete(tags::delete)),
+        (Method::GET, "/api/cte/indicators/", get(indicators::list)),
+        (
+            Method::POST,
             "/api/cte/indicators/",
-            get(indicators::list)
-                .post(indicators::upsert)
-                .patch(indicators::update)
-                .layer(DefaultBodyLimit::max(INDICATORS_BODY_LIMIT)),
-        )
-        .route(
-            "/api/cte/indicators",
-            get(indicators::list)
-                .post(indicators::upsert)
-                .patch(indicators::update)
-                .layer(DefaultBodyLimit::max(INDICATORS_BODY_LIMIT)),
-        )
-        .route(
+            post(indicators::upsert).layer(DefaultBodyLimit::max(INDICATORS_BODY_LIMIT)),
+        ),
+        (
+            Method::PATCH,
+            "/api/cte/indicators/",
+            patch(indicators::update).layer(DefaultBodyLimit::max(INDICATORS_BODY_LIMIT)),
+        ),
+        (
+            Method::PATCH,
             "/api/cte/indicators/bulk",
-            axum::routing::patch(indicators::bulk_edit).delete(indicators::bulk_delete),
-        )
+            patch(indicators::bulk_edit),
+        ),
+        (
+            Method::DELETE,
+            "/api/cte/indicators/bulk",
+            delete(indicators::bulk_delete),
+        ),
+        (
+            Method::GET,
+            "/api/cte/dashboards/",
+            get(dashboards::dashboards),
+        ),
+        (
+            Method::GET,
+            "/api/cte/dashboard/pull",
+            get(dashboards::pull),
+        ),
+        (Method::GET, "/api/openapi.json", get(openapi::openapi_json)),
+        (Method::GET, "/api/docs", get(openapi::docs)),
+    ];
+    let mut all = canonical.clone();
+    for (alias, target) in ALIASES {
+        for (method, path, handler) in &canonical {
+            if path == target {
+                all.push((method.clone(), alias, handler.clone()));
+            }
+        }
+    }
+    all
+}
+
+/// Every `(method, path)` the router serves, for documentation checks.
+pub fn routes() -> Vec<(String, String)> {
+    route_table()
+        .into_iter()
+        .map(|(m, p, _)| (m.to_string(), p.to_string()))
+        .collect()
+}
+
+/// The whole API: every route of `route_table` (see [`routes`]) plus CE-style 404 and 405
+/// answers.
+pub fn router(state: AppState) -> Router {
+    route_table()
+        .into_iter()
+        .fold(Router::new(), |r, (_, path, handler)| {
+            r.route(path, handler)
+        })
         .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
 }
 

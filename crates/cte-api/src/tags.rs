@@ -5,18 +5,36 @@ use cte_core::auth::Scope;
 use cte_core::tag::{normalize_tag_name, AppliedOn, Tag};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
+use crate::business_rules::rule_using_tag;
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::indicators::parse_filters;
 use crate::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListParams {
+    /// CE's JSON filter language: `appliedOn` is computed over the indicators it selects.
     filters: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/cte/tags",
+    operation_id = "list_tags",
+    tag = "tags",
+    params(ListParams),
+    responses(
+        (status = 200, description = "Every tag", body = Vec<crate::openapi::TagOut>),
+        (status = 400, description = "Invalid filter", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_read`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_read"]))
+)]
 /// `GET /api/cte/tags?filters=` → `[{"name","color","appliedOn"}]`, `appliedOn` computed over the
 /// indicators the filter selects.
 pub(crate) async fn list(
@@ -43,13 +61,27 @@ pub(crate) async fn list(
     )))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct TagIn {
     name: String,
     #[serde(default)]
     color: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/cte/tags",
+    operation_id = "create_tag",
+    tag = "tags",
+    request_body = TagIn,
+    responses(
+        (status = 200, description = "Created", body = crate::openapi::EmptyOut),
+        (status = 422, description = "Invalid name or a duplicate", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_write"]))
+)]
 /// `POST /api/cte/tags` `{"name","color"}` → `{}`; 422 on a duplicate.
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -66,12 +98,28 @@ pub(crate) async fn create(
     Ok(Json(json!({})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct TagDelete {
     name: String,
 }
 
-/// `DELETE /api/cte/tags` `{"name"}` → `{}`: the tag leaves every indicator.
+#[utoipa::path(
+    delete,
+    path = "/api/cte/tags",
+    operation_id = "delete_tag",
+    tag = "tags",
+    request_body = TagDelete,
+    responses(
+        (status = 200, description = "Deleted", body = crate::openapi::EmptyOut),
+        (status = 404, description = "No such tag", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["cte_write"]))
+)]
+/// `DELETE /api/cte/tags` `{"name"}` → `{}`: the tag leaves every indicator. A tag a business
+/// rule refers to (filters or exceptions) is refused with CE's 400.
 pub(crate) async fn delete(
     State(state): State<AppState>,
     caller: Caller,
@@ -79,6 +127,15 @@ pub(crate) async fn delete(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Scope::CteWrite)?;
     let name = body.name.trim().to_string();
-    state.run(move |store| store.delete_tag(&name)).await?;
+    state
+        .run(move |store| -> Result<(), ApiError> {
+            if rule_using_tag(store, &name)?.is_some() {
+                return Err(ApiError::BadRequest(format!(
+                    "{name} is in use by one of the CTE business rules."
+                )));
+            }
+            Ok(store.delete_tag(&name)?)
+        })
+        .await?;
     Ok(Json(json!({})))
 }

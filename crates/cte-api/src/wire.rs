@@ -10,6 +10,7 @@ use cte_engine::RawIndicator;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 fn datetime<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
     let s: Option<String> = Option::deserialize(d)?;
@@ -31,11 +32,12 @@ where
 }
 
 /// CE's `IndicatorIn`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct IndicatorIn {
     value: String,
     #[serde(rename = "type")]
+    #[schema(value_type = String, example = "url")]
     kind: IndicatorKind,
     source: String,
     #[serde(default, deserialize_with = "null_as_default")]
@@ -55,6 +57,7 @@ pub(crate) struct IndicatorIn {
     #[serde(default)]
     reputation: Option<i64>,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schema(value_type = Option<String>, example = "high")]
     severity: Severity,
     #[serde(default, deserialize_with = "null_as_default")]
     comments: String,
@@ -217,7 +220,7 @@ pub(crate) fn indicator_out(ind: &Indicator) -> Value {
 }
 
 /// CE's `ConfigurationIn` (every field optional so that PATCH can reuse it).
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ConfigurationIn {
     pub name: Option<String>,
@@ -228,10 +231,12 @@ pub(crate) struct ConfigurationIn {
     #[allow(dead_code)]
     pub use_system_proxy: Option<bool>,
     pub poll_interval: Option<u64>,
+    #[schema(value_type = Option<String>, example = "minutes")]
     pub poll_interval_unit: Option<IntervalUnit>,
     pub reputation: Option<i64>,
     pub age_after_days: Option<i64>,
     pub parameters: Option<Value>,
+    #[schema(value_type = Option<String>, example = "append")]
     pub tags_aggregate_strategy: Option<TagStrategy>,
     /// CE's `filters` list; accepted and ignored (it has no effect on the API Source plugin).
     #[allow(dead_code)]

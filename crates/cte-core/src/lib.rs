@@ -6,16 +6,21 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod checkpoint;
 pub mod config;
+pub mod dashboard;
 pub mod error;
 pub mod filter;
 pub mod indicator;
 pub mod normalize;
 pub mod query;
 pub mod reconcile;
+pub mod rule;
+pub mod share;
 pub mod store;
 pub mod tag;
 pub mod tenant;
+pub mod tenant_config;
 pub mod time;
 
 pub use error::{StoreError, StoreResult};

@@ -302,7 +302,8 @@ pub enum HashListOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AccessProbe {
-    /// Read access to the Data Export alerts endpoint of this type.
+    /// Read access to the Data Export alerts endpoint of this type (probed with one read of a
+    /// dedicated iterator).
     Alerts(AlertType),
     /// Access to the URL-list endpoint (probed with a read).
     UrlLists,
@@ -474,8 +475,9 @@ pub trait TenantClient: Send + Sync {
         hashes: &[String],
     ) -> Result<HashListOutcome, TenantError>;
 
-    /// Checks that the configured tokens can do what `probes` name, without changing anything.
-    /// A missing privilege comes back as [`TenantError::MissingPrivilege`] naming it.
+    /// Checks that the configured tokens can do what `probes` name, without changing lists or
+    /// the iterators the worker pulls with (alert probes read a page of a dedicated iterator).
+    /// The first missing privilege comes back as [`TenantError::MissingPrivilege`] naming it.
     async fn check_access(&self, probes: &[AccessProbe]) -> Result<(), TenantError>;
 }
 

@@ -99,16 +99,20 @@ pub enum IngestError {
     Store(#[from] StoreError),
 }
 
-/// Validates, normalises and reconciles `batch` into `store` (all or nothing), returning the stored
-/// indicators when `return_indicators` is set.
-pub fn ingest(
-    store: &dyn Store,
-    batch: Vec<RawIndicator>,
-    report: ReportKind,
-    now: DateTime<Utc>,
-    return_indicators: bool,
-) -> Result<Vec<Indicator>, IngestError> {
-    let total = batch.len();
+/// A batch after validation: what can be stored, and what was refused.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    /// Normalised reports, in batch order.
+    pub observations: Vec<Observation>,
+    /// Policy of each source named by an accepted report.
+    pub policies: HashMap<String, SourcePolicy>,
+    /// Refused elements, by index.
+    pub rejected: Vec<Rejection>,
+}
+
+/// Validates and normalises `batch`: unknown sources, bad values, reputations or links, and
+/// unknown tags are refused with a reason; the rest is ready for the store.
+pub fn prepare(store: &dyn Store, batch: Vec<RawIndicator>) -> Result<Prepared, StoreError> {
     let mut rejected = Vec::new();
     let mut policies: HashMap<String, Option<SourcePolicy>> = HashMap::new();
     let mut tag_names: Vec<String> = Vec::new();
@@ -187,46 +191,76 @@ pub fn ingest(
         ));
     }
 
-    let missing = store.missing_tags(&tag_names)?;
-    if !missing.is_empty() {
-        for (index, o) in &observations {
-            let unknown: Vec<&str> = o
-                .tags
-                .iter()
-                .filter(|t| missing.contains(t))
-                .map(String::as_str)
-                .collect();
-            if !unknown.is_empty() {
-                rejected.push(Rejection {
-                    index: *index,
-                    value: o.value.clone(),
-                    reason: format!(
-                        "unknown tag{} {}: create {} first with POST /api/cte/tags",
-                        if unknown.len() > 1 { "s" } else { "" },
-                        unknown
-                            .iter()
-                            .map(|t| format!("'{t}'"))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        if unknown.len() > 1 { "them" } else { "it" }
-                    ),
-                });
-            }
+    let missing = if tag_names.is_empty() {
+        Vec::new()
+    } else {
+        store.missing_tags(&tag_names)?
+    };
+    let mut kept = Vec::with_capacity(observations.len());
+    for (index, o) in observations {
+        let unknown: Vec<&str> = o
+            .tags
+            .iter()
+            .filter(|t| missing.contains(t))
+            .map(String::as_str)
+            .collect();
+        if unknown.is_empty() {
+            kept.push(o);
+            continue;
         }
+        rejected.push(Rejection {
+            index,
+            value: o.value.clone(),
+            reason: format!(
+                "unknown tag{} {}: create {} first with POST /api/cte/tags",
+                if unknown.len() > 1 { "s" } else { "" },
+                unknown
+                    .iter()
+                    .map(|t| format!("'{t}'"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if unknown.len() > 1 { "them" } else { "it" }
+            ),
+        });
     }
-    if !rejected.is_empty() {
-        rejected.sort_by_key(|r| r.index);
-        return Err(IngestError::Rejected { rejected, total });
-    }
+    rejected.sort_by_key(|r| r.index);
+    Ok(Prepared {
+        observations: kept,
+        policies: policies
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect(),
+        rejected,
+    })
+}
 
-    let policies: HashMap<String, SourcePolicy> = policies
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k, v)))
-        .collect();
-    let observations: Vec<Observation> = observations.into_iter().map(|(_, o)| o).collect();
+/// Checks `batch` without storing anything: every refused element, by position in `batch`
+/// (empty when the whole batch would be accepted). Callers that refuse some elements for their
+/// own reasons use this to list the others' problems in the same answer.
+pub fn check(store: &dyn Store, batch: &[RawIndicator]) -> Result<Vec<Rejection>, StoreError> {
+    Ok(prepare(store, batch.to_vec())?.rejected)
+}
+
+/// Validates, normalises and reconciles `batch` into `store` (all or nothing), returning the stored
+/// indicators when `return_indicators` is set.
+pub fn ingest(
+    store: &dyn Store,
+    batch: Vec<RawIndicator>,
+    report: ReportKind,
+    now: DateTime<Utc>,
+    return_indicators: bool,
+) -> Result<Vec<Indicator>, IngestError> {
+    let total = batch.len();
+    let prepared = prepare(store, batch)?;
+    if !prepared.rejected.is_empty() {
+        return Err(IngestError::Rejected {
+            rejected: prepared.rejected,
+            total,
+        });
+    }
     Ok(store.ingest(&IngestBatch {
-        observations: &observations,
-        policies: &policies,
+        observations: &prepared.observations,
+        policies: &prepared.policies,
         report,
         now,
         return_indicators,

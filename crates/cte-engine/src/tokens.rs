@@ -49,6 +49,17 @@ pub fn create_token(
             "a token needs at least one scope (cte_read, cte_write, admin)".into(),
         ));
     }
+    // A client-chosen lifetime: out-of-range values are refused, not a panic in chrono.
+    let expires_at = match expire_after_minutes.filter(|m| *m >= 0) {
+        None => None,
+        Some(m) => Some(
+            Duration::try_minutes(m)
+                .and_then(|d| now.checked_add_signed(d))
+                .ok_or_else(|| {
+                    StoreError::Invalid(format!("expire_after of {m} minutes is out of range"))
+                })?,
+        ),
+    };
     let client_secret = random_string(64);
     let token = ApiToken {
         client_id: random_string(32),
@@ -56,9 +67,7 @@ pub fn create_token(
         description: description.trim().to_string(),
         scopes,
         created_at: now,
-        expires_at: expire_after_minutes
-            .filter(|m| *m >= 0)
-            .map(|m| now + Duration::minutes(m)),
+        expires_at,
         failed_attempts: 0,
         locked_until: None,
     };

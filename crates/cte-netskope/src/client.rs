@@ -26,6 +26,29 @@ pub const TOKEN_HEADER: &str = "Netskope-Api-Token";
 /// iterator the worker pulls with.
 pub const ACCESS_CHECK_ITERATOR_PREFIX: &str = "cte_access_check_";
 
+/// A call that failed for good.
+#[derive(Debug)]
+struct Failure {
+    error: TenantError,
+    /// Some attempt may have been applied although no success was seen.
+    maybe_applied: bool,
+}
+
+/// One attempt that got no answer.
+#[derive(Debug)]
+struct SendError {
+    error: TenantError,
+    /// The connection was established, so the tenant may have acted on the request.
+    connected: bool,
+}
+
+fn send_error(error: reqwest::Error) -> SendError {
+    SendError {
+        connected: !error.is_connect(),
+        error: transport(error),
+    }
+}
+
 /// A tenant answer before interpretation.
 #[derive(Debug)]
 struct Answer {
@@ -72,6 +95,18 @@ impl NetskopeClient {
             .user_agent(settings.user_agent.clone())
             .redirect(reqwest::redirect::Policy::none())
             .danger_accept_invalid_certs(!settings.ssl_validation);
+        if let Some(pem) = &settings.extra_ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                .map_err(|e| SettingsError::InvalidCertificate(error_chain(&e)))?;
+            if certs.is_empty() {
+                return Err(SettingsError::InvalidCertificate(
+                    "no certificate in the PEM".to_owned(),
+                ));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
         builder = match (&settings.proxy, settings.use_system_proxy) {
             (Some(proxy), _) => {
                 let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| {
@@ -101,8 +136,15 @@ impl NetskopeClient {
 
     /// Sends `req` with retries and returns the successful answer, or the final error.
     async fn execute(&self, req: &TenantRequest) -> Result<Answer, TenantError> {
+        self.execute_tracked(req).await.map_err(|f| f.error)
+    }
+
+    /// [`Self::execute`], also telling whether a failed attempt may have been applied by the
+    /// tenant before its answer was lost (a 5xx, or a transport error after connecting).
+    async fn execute_tracked(&self, req: &TenantRequest) -> Result<Answer, Failure> {
         let started = Instant::now();
         let mut retries = 0u32;
+        let mut maybe_applied = false;
         loop {
             self.wait_for_rate_window().await;
             let (error, hint) = match self.send_once(req).await {
@@ -116,6 +158,7 @@ impl NetskopeClient {
                     } else {
                         error_from_status(req.endpoint, answer.status, &answer.rate, &answer.body)
                     };
+                    maybe_applied |= answer.status >= 500;
                     // ratelimit-reset only says when a 429 ends; other errors use Retry-After.
                     let hint = match error {
                         TenantError::RateLimited { retry_after } => retry_after,
@@ -123,7 +166,10 @@ impl NetskopeClient {
                     };
                     (error, hint)
                 }
-                Err(error) => (error, None),
+                Err(SendError { error, connected }) => {
+                    maybe_applied |= connected;
+                    (error, None)
+                }
             };
             match self
                 .settings
@@ -141,16 +187,24 @@ impl NetskopeClient {
                 }
                 None => {
                     tracing::debug!(method = %req.method, path = %req.path, retries, error = %error, "tenant request failed");
-                    return Err(error);
+                    return Err(Failure {
+                        error,
+                        maybe_applied,
+                    });
                 }
             }
         }
     }
 
-    async fn send_once(&self, req: &TenantRequest) -> Result<Answer, TenantError> {
-        let mut url = self.settings.base_url.join(&req.path).map_err(|e| {
-            TenantError::InvalidInput(format!("bad request path {}: {e}", req.path))
-        })?;
+    async fn send_once(&self, req: &TenantRequest) -> Result<Answer, SendError> {
+        let mut url = self
+            .settings
+            .base_url
+            .join(&req.path)
+            .map_err(|e| SendError {
+                error: TenantError::InvalidInput(format!("bad request path {}: {e}", req.path)),
+                connected: false,
+            })?;
         if !req.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&req.query);
         }
@@ -166,17 +220,18 @@ impl NetskopeClient {
                 .header(CONTENT_TYPE, "application/json")
                 .body(body.clone());
         }
-        let response = builder.send().await.map_err(transport)?;
+        let response = builder.send().await.map_err(send_error)?;
         let status = response.status().as_u16();
         let rate = RateHeaders::from_headers(response.headers());
-        let body = response.bytes().await.map_err(transport)?.to_vec();
+        let body = response.bytes().await.map_err(send_error)?.to_vec();
         tracing::debug!(method = %req.method, path = %req.path, status, body_len = body.len(), "tenant answered");
         Ok(Answer { status, rate, body })
     }
 
     fn note_rate(&self, rate: &RateHeaders) {
         if let Some(wait) = rate.exhausted_for() {
-            let until = Instant::now() + wait.min(self.settings.retry.max_delay);
+            // Bounded like a retry wait, so a bogus header cannot stall the worker.
+            let until = Instant::now() + wait.min(self.settings.retry.max_elapsed);
             let mut guard = self.not_before.lock().unwrap_or_else(|p| p.into_inner());
             *guard = Some(guard.map_or(until, |t| t.max(until)));
         }
@@ -283,10 +338,27 @@ impl TenantClient for NetskopeClient {
     ) -> Result<UrlList, TenantError> {
         validate_url_list_name(name).map_err(TenantError::InvalidInput)?;
         self.check_url_list_size(urls)?;
-        let answer = self
-            .execute(&TenantRequest::create_url_list(name, urls, list_type))
-            .await?;
-        parse_one_url_list(&answer.body)
+        match self
+            .execute_tracked(&TenantRequest::create_url_list(name, urls, list_type))
+            .await
+        {
+            Ok(answer) => parse_one_url_list(&answer.body),
+            // An earlier attempt may have created the list and lost its answer, so that the
+            // retry met the taken name. The list with this name and exactly this content is it.
+            Err(Failure {
+                error: error @ TenantError::Rejected { .. },
+                maybe_applied: true,
+            }) => match self.url_lists().await {
+                Ok(lists) => lists
+                    .into_iter()
+                    .find(|l| {
+                        l.name == name && l.list_type == list_type && same_entries(&l.urls, urls)
+                    })
+                    .ok_or(error),
+                Err(_) => Err(error),
+            },
+            Err(failure) => Err(failure.error),
+        }
     }
 
     async fn patch_url_list(
@@ -390,6 +462,13 @@ impl TenantClient for NetskopeClient {
         }
         Ok(())
     }
+}
+
+/// Equal as sets (the tenant drops duplicate entries).
+fn same_entries(a: &[String], b: &[String]) -> bool {
+    let a: std::collections::BTreeSet<&String> = a.iter().collect();
+    let b: std::collections::BTreeSet<&String> = b.iter().collect();
+    a == b
 }
 
 fn no_v1_token() -> TenantError {

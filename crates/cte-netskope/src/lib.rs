@@ -12,11 +12,13 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod connector;
 pub mod request;
 pub mod response;
 pub mod settings;
 
 pub use client::NetskopeClient;
+pub use connector::NetskopeConnector;
 pub use request::{
     hash_list_body, hash_list_preview_body, named_url_list_body, url_list_body, Endpoint,
     TenantRequest,

@@ -54,6 +54,9 @@ pub enum SettingsError {
         /// Why it was refused.
         reason: String,
     },
+    /// A CA certificate is not usable PEM.
+    #[error("invalid CA certificate: {0}")]
+    InvalidCertificate(String),
     /// The proxy URL is not usable.
     #[error("invalid proxy: {0}")]
     InvalidProxy(String),
@@ -182,6 +185,9 @@ pub struct TenantSettings {
     pub v1_token: Option<Secret>,
     /// Verify the tenant's TLS certificate (CE's "Enable SSL Verification").
     pub ssl_validation: bool,
+    /// Extra CA certificates (PEM) trusted besides the built-in roots, e.g. a TLS-inspecting
+    /// proxy's CA or a test tenant's self-signed CA.
+    pub extra_ca_pem: Option<String>,
     /// Proxy URL (`http://`, `https://` or `socks5://` as supported). When set, every request
     /// goes through it.
     pub proxy: Option<String>,
@@ -206,6 +212,7 @@ impl TenantSettings {
             v2_token,
             v1_token: None,
             ssl_validation: true,
+            extra_ca_pem: None,
             proxy: None,
             use_system_proxy: false,
             timeouts: Timeouts::default(),
@@ -223,6 +230,7 @@ impl fmt::Debug for TenantSettings {
             .field("v2_token", &self.v2_token)
             .field("v1_token", &self.v1_token)
             .field("ssl_validation", &self.ssl_validation)
+            .field("extra_ca_pem", &self.extra_ca_pem.as_ref().map(|_| "<pem>"))
             .field("proxy", &self.proxy.as_deref().map(redact_userinfo))
             .field("use_system_proxy", &self.use_system_proxy)
             .field("timeouts", &self.timeouts)

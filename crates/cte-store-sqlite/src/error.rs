@@ -16,6 +16,9 @@ pub enum SqliteError {
         /// Latest version this build knows.
         latest: u32,
     },
+    /// The token key file is missing, unreadable or does not match.
+    #[error("token key: {0}")]
+    Key(String),
     /// A stored value could not be read back.
     #[error("corrupt row: {0}")]
     Corrupt(String),

@@ -413,7 +413,7 @@ fn select_ids(tx: &Transaction<'_>, text: &str, params: Vec<Value>) -> StoreResu
     rows.collect::<Result<_, _>>().map_err(sql)
 }
 
-fn load_many(tx: &Transaction<'_>, ids: &[i64]) -> StoreResult<Vec<Indicator>> {
+pub(crate) fn load_many(tx: &Transaction<'_>, ids: &[i64]) -> StoreResult<Vec<Indicator>> {
     let mut out = Vec::with_capacity(ids.len());
     for &id in ids {
         if let Some(ind) = load_by_id(tx, id)? {

@@ -4,11 +4,16 @@
 //! `PRAGMA user_version`. Writes go through one connection behind a mutex (SQLite allows one writer
 //! at a time anyway); reads take a connection from a small pool so they run beside writes.
 
+mod dashboard;
 mod error;
 mod filter_sql;
 mod indicators;
 mod migrate;
+mod paging;
 mod rows;
+mod rules;
+mod secrets;
+mod share;
 mod store;
 
 pub use error::SqliteError;

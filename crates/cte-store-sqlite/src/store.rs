@@ -5,20 +5,27 @@ use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use cte_core::auth::{AccessGrant, ApiToken, Scope};
+use cte_core::checkpoint::{PullCheckpoint, PullPhase};
 use cte_core::config::{Configuration, CteSettings, IntervalUnit, PluginKind, RunStatus};
+use cte_core::dashboard::{DashboardQuery, DashboardRow, PullCounts};
 use cte_core::filter::Filter;
 use cte_core::indicator::Indicator;
 use cte_core::query::{ListQuery, Locator};
 use cte_core::reconcile::TagStrategy;
-use cte_core::store::{IngestBatch, Store, TagUsage};
+use cte_core::rule::BusinessRule;
+use cte_core::store::{IngestBatch, RunKind, Store, TagUsage};
 use cte_core::tag::Tag;
+use cte_core::tenant::AlertType;
+use cte_core::tenant_config::{NetskopeTenant, Token};
 use cte_core::{StoreError, StoreResult};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use crate::error::{sql, SqliteError};
-use crate::indicators;
 use crate::migrate::migrate;
 use crate::rows::{ms, opt_ms, opt_time, time};
+use crate::rules;
+use crate::secrets::{key_path, SecretBox};
+use crate::{dashboard, indicators, paging};
 
 const MAX_IDLE_READERS: usize = 8;
 
@@ -27,6 +34,7 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    secrets: Mutex<Option<std::sync::Arc<SecretBox>>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -60,6 +68,7 @@ impl SqliteStore {
             path,
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
+            secrets: Mutex::new(None),
         })
     }
 
@@ -70,6 +79,73 @@ impl SqliteStore {
 
     fn writer(&self) -> MutexGuard<'_, Connection> {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The token cipher; the key file is created only when `create` is set (on first save).
+    fn secret_box(&self, create: bool) -> StoreResult<std::sync::Arc<SecretBox>> {
+        let mut slot = self.secrets.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(b) = slot.as_ref() {
+            return Ok(b.clone());
+        }
+        if !create && !key_path(&self.path).exists() {
+            return Err(StoreError::from(SqliteError::Key(format!(
+                "{} is missing: the tenant tokens in this database cannot be decrypted without it",
+                key_path(&self.path).display()
+            ))));
+        }
+        let b = std::sync::Arc::new(SecretBox::open_or_create(&self.path)?);
+        *slot = Some(b.clone());
+        Ok(b)
+    }
+
+    fn seal_tenant(&self, t: &NetskopeTenant) -> StoreResult<(Option<Vec<u8>>, Vec<u8>)> {
+        let b = self.secret_box(true)?;
+        let v1 = match &t.v1_token {
+            Some(tok) => Some(b.seal(tok.expose(), &format!("tenants/{}/v1_token", t.name))?),
+            None => None,
+        };
+        let v2 = b.seal(t.v2_token.expose(), &format!("tenants/{}/v2_token", t.name))?;
+        Ok((v1, v2))
+    }
+
+    fn read_tenants(&self, name: Option<&str>) -> StoreResult<Vec<NetskopeTenant>> {
+        type RawTenant = (String, String, Option<Vec<u8>>, Vec<u8>, u32, bool, i64);
+        let rows: Vec<RawTenant> = self.read(|tx| {
+            let mut stmt = tx
+                .prepare(
+                    "SELECT name, tenant_name, v1_token, v2_token, initial_range_days, use_system_proxy, created_at
+                     FROM tenants WHERE ?1 IS NULL OR name = ?1 ORDER BY name",
+                )
+                .map_err(sql)?;
+            let rows = stmt
+                .query_map([name], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+                })
+                .map_err(sql)?;
+            rows.collect::<Result<_, _>>().map_err(sql)
+        })?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let b = self.secret_box(false)?;
+        rows.into_iter()
+            .map(|(name, tenant_name, v1, v2, days, proxy, created)| {
+                let v1_token = match v1 {
+                    Some(v) => Some(Token::new(b.open(&v, &format!("tenants/{name}/v1_token"))?)),
+                    None => None,
+                };
+                let v2_token = Token::new(b.open(&v2, &format!("tenants/{name}/v2_token"))?);
+                Ok(NetskopeTenant {
+                    name,
+                    tenant_name,
+                    v1_token,
+                    v2_token,
+                    initial_range_days: days,
+                    use_system_proxy: proxy,
+                    created_at: time(created),
+                })
+            })
+            .collect()
     }
 
     /// Runs `f` in an IMMEDIATE write transaction; commits on `Ok`, rolls back on `Err`.
@@ -224,6 +300,44 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _)
         if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
         || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+}
+
+fn save_checkpoint(tx: &rusqlite::Transaction<'_>, c: &PullCheckpoint) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO pull_checkpoints (configuration, alert_type, phase, iterator, start_epoch, end_epoch,
+            positioned, in_flight, last_digest, alerts, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT(configuration, alert_type) DO UPDATE SET
+            phase = excluded.phase, iterator = excluded.iterator, start_epoch = excluded.start_epoch,
+            end_epoch = excluded.end_epoch, positioned = excluded.positioned, in_flight = excluded.in_flight,
+            last_digest = excluded.last_digest, alerts = excluded.alerts, updated_at = excluded.updated_at",
+    )
+    .map_err(sql)?
+    .execute(params![
+        c.configuration,
+        c.alert_type.as_str(),
+        c.phase.as_str(),
+        c.iterator,
+        c.start_epoch,
+        c.end_epoch,
+        c.positioned,
+        c.in_flight,
+        c.last_digest,
+        c.alerts as i64,
+        ms(c.updated_at)
+    ])
+    .map_err(|e| match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
+        {
+            StoreError::NotFound(format!(
+                "Configuration with name '{}' does not exist.",
+                c.configuration
+            ))
+        }
+        _ => sql(e),
+    })?;
+    Ok(())
 }
 
 impl Store for SqliteStore {
@@ -550,5 +664,253 @@ impl Store for SqliteStore {
 
     fn delete_indicators(&self, locator: &Locator) -> StoreResult<u64> {
         self.write(|tx| indicators::delete(tx, locator))
+    }
+
+    fn record_run(
+        &self,
+        configuration: &str,
+        kind: RunKind,
+        status: &RunStatus,
+    ) -> StoreResult<()> {
+        let text = match kind {
+            RunKind::Pull => "UPDATE configurations SET pull_last_run_at = ?2, pull_success = ?3, pull_message = ?4 WHERE name = ?1",
+            RunKind::Share => "UPDATE configurations SET share_last_run_at = ?2, share_success = ?3, share_message = ?4 WHERE name = ?1",
+        };
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    text,
+                    params![
+                        configuration,
+                        opt_ms(status.last_run_at),
+                        status.last_run_success,
+                        status.message
+                    ],
+                )
+                .map_err(sql)?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!(
+                    "Configuration with name '{configuration}' does not exist."
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    fn insert_tenant(&self, t: &NetskopeTenant) -> StoreResult<()> {
+        let (v1, v2) = self.seal_tenant(t)?;
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO tenants (name, tenant_name, v1_token, v2_token, initial_range_days, use_system_proxy, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![t.name, t.tenant_name, v1, v2, t.initial_range_days, t.use_system_proxy, ms(t.created_at)],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict(format!("Tenant with name '{}' already exists.", t.name))
+                } else {
+                    sql(e)
+                }
+            })?;
+            Ok(())
+        })
+    }
+
+    fn tenant(&self, name: &str) -> StoreResult<Option<NetskopeTenant>> {
+        Ok(self.read_tenants(Some(name))?.into_iter().next())
+    }
+
+    fn tenants(&self) -> StoreResult<Vec<NetskopeTenant>> {
+        self.read_tenants(None)
+    }
+
+    fn update_tenant(&self, t: &NetskopeTenant) -> StoreResult<()> {
+        let (v1, v2) = self.seal_tenant(t)?;
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE tenants SET tenant_name = ?2, v1_token = ?3, v2_token = ?4, initial_range_days = ?5,
+                     use_system_proxy = ?6 WHERE name = ?1",
+                    params![t.name, t.tenant_name, v1, v2, t.initial_range_days, t.use_system_proxy],
+                )
+                .map_err(sql)?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!(
+                    "Tenant with name '{}' does not exist.",
+                    t.name
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    fn delete_tenant(&self, name: &str) -> StoreResult<()> {
+        self.write(|tx| {
+            let users: Vec<String> = tx
+                .prepare("SELECT name FROM configurations WHERE tenant = ?1 ORDER BY name")
+                .map_err(sql)?
+                .query_map([name], |r| r.get(0))
+                .map_err(sql)?
+                .collect::<Result<_, _>>()
+                .map_err(sql)?;
+            if !users.is_empty() {
+                return Err(StoreError::Conflict(format!(
+                    "Tenant '{name}' is used by configuration(s) {}; delete them first.",
+                    users
+                        .iter()
+                        .map(|u| format!("'{u}'"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            let n = tx
+                .execute("DELETE FROM tenants WHERE name = ?1", [name])
+                .map_err(sql)?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!(
+                    "Tenant with name '{name}' does not exist."
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    fn pull_checkpoint(
+        &self,
+        configuration: &str,
+        alert_type: AlertType,
+    ) -> StoreResult<Option<PullCheckpoint>> {
+        self.read(|tx| {
+            tx.query_row(
+                "SELECT phase, iterator, start_epoch, end_epoch, positioned, in_flight, last_digest, alerts, updated_at
+                 FROM pull_checkpoints WHERE configuration = ?1 AND alert_type = ?2",
+                params![configuration, alert_type.as_str()],
+                |r| {
+                    let phase: String = r.get(0)?;
+                    Ok(PullCheckpoint {
+                        configuration: configuration.to_string(),
+                        alert_type,
+                        phase: PullPhase::parse(&phase)
+                            .ok_or_else(|| conversion_error(format!("unknown phase {phase}")))?,
+                        iterator: r.get(1)?,
+                        start_epoch: r.get(2)?,
+                        end_epoch: r.get(3)?,
+                        positioned: r.get(4)?,
+                        in_flight: r.get(5)?,
+                        last_digest: r.get(6)?,
+                        alerts: r.get::<_, i64>(7)? as u64,
+                        updated_at: time(r.get(8)?),
+                    })
+                },
+            )
+            .optional()
+            .map_err(sql)
+        })
+    }
+
+    fn save_pull_checkpoint(&self, checkpoint: &PullCheckpoint) -> StoreResult<()> {
+        self.write(|tx| save_checkpoint(tx, checkpoint))
+    }
+
+    fn ingest_pull_page(
+        &self,
+        batch: &IngestBatch<'_>,
+        checkpoint: &PullCheckpoint,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            indicators::ingest(tx, batch)?;
+            save_checkpoint(tx, checkpoint)
+        })
+    }
+
+    fn insert_business_rule(&self, rule: &BusinessRule) -> StoreResult<()> {
+        self.write(|tx| rules::insert(tx, rule))
+    }
+
+    fn business_rule(&self, name: &str) -> StoreResult<Option<BusinessRule>> {
+        Ok(self
+            .read(|tx| rules::load(tx, Some(name)))?
+            .into_iter()
+            .next())
+    }
+
+    fn business_rules(&self) -> StoreResult<Vec<BusinessRule>> {
+        self.read(|tx| rules::load(tx, None))
+    }
+
+    fn update_business_rule(&self, rule: &BusinessRule) -> StoreResult<()> {
+        self.write(|tx| rules::update(tx, rule))
+    }
+
+    fn delete_business_rule(&self, name: &str) -> StoreResult<()> {
+        self.write(|tx| rules::delete(tx, name))
+    }
+
+    fn unmute_due(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.write(|tx| rules::unmute_due(tx, now))
+    }
+
+    fn deactivate_expired(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.write(|tx| rules::deactivate_expired(tx, now))
+    }
+
+    fn share_candidates(
+        &self,
+        filter: &Filter,
+        source: &str,
+    ) -> StoreResult<Vec<cte_core::share::ShareCandidate>> {
+        self.read(|tx| crate::share::candidates(tx, filter, source))
+    }
+
+    fn list_state(
+        &self,
+        list: &cte_core::share::ListRef,
+    ) -> StoreResult<cte_core::share::ListState> {
+        self.read(|tx| crate::share::list_state(tx, list))
+    }
+
+    fn begin_push(
+        &self,
+        list: &cte_core::share::ListRef,
+        destination: &str,
+        payload_sha256: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        self.write(|tx| crate::share::begin_push(tx, list, destination, payload_sha256, now))
+    }
+
+    fn ack_push(&self, ack: &cte_core::share::PushAck<'_>, now: DateTime<Utc>) -> StoreResult<()> {
+        self.write(|tx| crate::share::ack_push(tx, ack, now))
+    }
+
+    fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Option<(String, DateTime<Utc>)>> {
+        self.write(|tx| crate::share::try_lease(tx, name, holder, now, until))
+    }
+
+    fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        self.write(|tx| crate::share::release_lease(tx, name, holder))
+    }
+
+    fn list_indicators_after(
+        &self,
+        filter: &Filter,
+        after: Option<i64>,
+        limit: u64,
+    ) -> StoreResult<(Vec<Indicator>, Option<i64>)> {
+        self.read(|tx| paging::list_after(tx, filter, after, limit))
+    }
+
+    fn dashboard(&self, query: &DashboardQuery) -> StoreResult<Vec<DashboardRow>> {
+        self.read(|tx| dashboard::dashboard(tx, query))
+    }
+
+    fn pull_dashboard(&self) -> StoreResult<Vec<PullCounts>> {
+        self.read(dashboard::pull_counts)
     }
 }

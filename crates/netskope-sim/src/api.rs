@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
@@ -40,6 +40,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         router = router.route("/api/v2/policy/deploy", post(deploy));
     }
     router
+        // The gateway layer already caps bodies at 16 MiB; axum's own 2 MB default would turn big pushes into 413s.
+        .layer(DefaultBodyLimit::disable())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(shared)
@@ -589,7 +591,9 @@ fn iterate(
         }
     };
     let caught_up = end >= len;
-    let timestamp_hwm = if caught_up {
+    let timestamp_hwm = if matches!(operation, Operation::Resend) {
+        it.timestamp_hwm
+    } else if caught_up {
         // Everything up to now has been delivered.
         let last = if len > 0 { ts(len - 1) } else { 0 };
         let floor = if let Operation::Epoch(epoch) = operation {

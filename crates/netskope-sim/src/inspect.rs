@@ -35,6 +35,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
                 Json(json!({"error": "no such inspection endpoint"})),
             )
         })
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(shared)
 }
 

@@ -59,6 +59,9 @@ struct Args {
     /// Also accept `POST /api/v2/policy/deploy` (the path the released SDK and CLI use; 404 on a real tenant).
     #[arg(long)]
     legacy_deploy_alias: bool,
+    /// Fault armed at startup, as JSON, e.g. `{"kind":"fail","status":503,"count":2}`. Repeatable.
+    #[arg(long = "fault")]
+    faults: Vec<String>,
     /// Load state from this JSON file at startup (if it exists) and save it there at shutdown.
     #[arg(long)]
     snapshot: Option<PathBuf>,
@@ -75,6 +78,14 @@ impl Args {
                 .map(|t| SimToken::parse(t))
                 .collect::<Result<_, _>>()?
         };
+        let faults = self
+            .faults
+            .iter()
+            .map(|f| {
+                serde_json::from_str(f)
+                    .map_err(|e| netskope_sim::SimError::Config(format!("--fault {f}: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
         Ok(SimConfig {
             listen: self.listen,
             tls: self.tls_listen.is_some(),
@@ -99,6 +110,7 @@ impl Args {
             wait_time: self.wait_time,
             legacy_deploy_alias: self.legacy_deploy_alias,
             snapshot: self.snapshot,
+            faults,
             ..defaults
         })
     }

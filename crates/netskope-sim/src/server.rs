@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, Response, StatusCode};
@@ -211,10 +211,17 @@ fn finish(
     response
 }
 
+/// The request log keeps the most recent entries only, so a long-running simulator does not grow without bound.
+pub(crate) const MAX_LOGGED_REQUESTS: usize = 10_000;
+
 fn log(shared: &Shared, mut record: RequestRecord) {
     let mut state = shared.lock();
-    record.seq = state.requests.len() as u64 + 1;
-    state.requests.push(record);
+    state.logged += 1;
+    record.seq = state.logged;
+    if state.requests.len() >= MAX_LOGGED_REQUESTS {
+        state.requests.pop_front();
+    }
+    state.requests.push_back(record);
 }
 
 enum FaultAction {
@@ -265,24 +272,90 @@ struct RateDecision {
     reset: u64,
 }
 
-/// Fixed one-second windows shared by all `/api/` requests (the tenant's "Global Rate Limit" in requests per
-/// second, rest-api-v2-overview).
+/// One-second windows shared by all `/api/` requests (the tenant's "Global Rate Limit" in requests per second,
+/// rest-api-v2-overview). A window opens at the first request after the previous window closed, so a burst of
+/// `limit + 1` requests within a second always meets a 429 (no dependence on wall-clock second boundaries).
 fn rate_limit(shared: &Shared) -> Option<RateDecision> {
     let limit = shared.config.rate_limit_rps?;
-    let second = shared.started.elapsed().as_secs();
+    let now = Instant::now();
     let mut state = shared.lock();
-    if state.rate.second != second {
-        state.rate.second = second;
+    let expired = state
+        .rate
+        .opened
+        .is_none_or(|opened| now.duration_since(opened) >= WINDOW);
+    if expired {
+        state.rate.opened = Some(now);
         state.rate.used = 0;
     }
     let allowed = state.rate.used < limit;
     if allowed {
         state.rate.used += 1;
     }
+    // Whole seconds until the window closes, rounded up: always 1 for a one-second window.
+    let left = state.rate.opened.map_or(WINDOW, |opened| {
+        WINDOW.saturating_sub(now.duration_since(opened))
+    });
+    let reset = left.as_secs() + u64::from(left.subsec_nanos() > 0);
     Some(RateDecision {
         allowed,
         limit,
         remaining: limit - state.rate.used,
-        reset: 1,
+        reset: reset.max(1),
     })
+}
+
+const WINDOW: Duration = Duration::from_secs(1);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SimConfig;
+
+    fn record() -> RequestRecord {
+        RequestRecord {
+            seq: 0,
+            method: "GET".into(),
+            path: "/api/v2/x".into(),
+            query: None,
+            status: 200,
+            body_len: 0,
+            body: None,
+            tls: false,
+        }
+    }
+
+    #[test]
+    fn request_log_keeps_the_most_recent_entries() {
+        let shared = Shared::new(SimConfig::default()).unwrap();
+        for _ in 0..MAX_LOGGED_REQUESTS + 5 {
+            log(&shared, record());
+        }
+        let state = shared.lock();
+        assert_eq!(state.requests.len(), MAX_LOGGED_REQUESTS);
+        assert_eq!(state.requests.front().unwrap().seq, 6);
+        assert_eq!(
+            state.requests.back().unwrap().seq,
+            (MAX_LOGGED_REQUESTS + 5) as u64
+        );
+    }
+
+    #[test]
+    fn faults_match_by_prefix_and_run_down() {
+        let config = SimConfig {
+            faults: vec![
+                Fault::latency(Duration::from_millis(5), Some(1), None),
+                Fault::fail(503, 1, Some("/api/v2/policy")),
+                Fault::drop_connection(1, None),
+            ],
+            ..SimConfig::default()
+        };
+        let shared = Shared::new(config).unwrap();
+        let (delay, action) = take_faults(&shared, "/api/v2/events/x");
+        assert_eq!(delay, Duration::from_millis(5));
+        assert!(matches!(action, Some(FaultAction::Drop)));
+        let (delay, action) = take_faults(&shared, "/api/v2/policy/urllist");
+        assert_eq!(delay, Duration::ZERO);
+        assert!(matches!(action, Some(FaultAction::Fail(503))));
+        assert!(shared.lock().faults.is_empty());
+    }
 }

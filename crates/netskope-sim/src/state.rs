@@ -123,8 +123,9 @@ pub struct Snapshot {
     pub iterators: BTreeMap<String, IteratorState>,
 }
 
+/// The current one-second rate-limit window: it opens at the first request after the previous one closed.
 pub(crate) struct RateWindow {
-    pub(crate) second: u64,
+    pub(crate) opened: Option<Instant>,
     pub(crate) used: u32,
 }
 
@@ -134,7 +135,9 @@ pub(crate) struct State {
     pub(crate) hash_lists: BTreeMap<String, HashList>,
     pub(crate) deploy_count: u64,
     pub(crate) iterators: HashMap<String, IteratorState>,
-    pub(crate) requests: Vec<RequestRecord>,
+    pub(crate) requests: std::collections::VecDeque<RequestRecord>,
+    /// Requests logged since start (or the last clear), for `seq`.
+    pub(crate) logged: u64,
     pub(crate) faults: Vec<Fault>,
     pub(crate) rate: RateWindow,
 }
@@ -161,9 +164,13 @@ impl State {
             hash_lists,
             deploy_count: 0,
             iterators: HashMap::new(),
-            requests: Vec::new(),
+            requests: std::collections::VecDeque::new(),
+            logged: 0,
             faults: config.faults.clone(),
-            rate: RateWindow { second: 0, used: 0 },
+            rate: RateWindow {
+                opened: None,
+                used: 0,
+            },
         }
     }
 
@@ -199,7 +206,6 @@ pub(crate) struct Shared {
     pub(crate) config: SimConfig,
     pub(crate) malware: Vec<Value>,
     pub(crate) malsite: Vec<Value>,
-    pub(crate) started: Instant,
     state: Mutex<State>,
 }
 
@@ -216,7 +222,6 @@ impl Shared {
             config,
             malware,
             malsite,
-            started: Instant::now(),
             state: Mutex::new(state),
         })
     }
@@ -310,14 +315,16 @@ impl SimState {
         self.shared.lock().deploy_count
     }
 
-    /// Requests received on `/api/`, oldest first.
+    /// Requests received on `/api/`, oldest first (the most recent 10,000).
     pub fn requests(&self) -> Vec<RequestRecord> {
-        self.shared.lock().requests.clone()
+        self.shared.lock().requests.iter().cloned().collect()
     }
 
-    /// Forgets the request log.
+    /// Forgets the request log; `seq` starts again from 1.
     pub fn clear_requests(&self) {
-        self.shared.lock().requests.clear();
+        let mut state = self.shared.lock();
+        state.requests.clear();
+        state.logged = 0;
     }
 
     /// Faults still armed.

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Creates .venv at the repository root with Netskope's official Python clients, pinned, for the
+# netskope-sim conformance tests. Afterwards: export CTE_PY_VENV="$PWD/.venv" and run cargo test.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${CTE_PY_VENV:-$root/.venv}"
+
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    'netskope==1.5.*' \
+    'netskopesdk==0.0.41'
+"$venv/bin/python" -c 'import netskope_cli, netskope_api' 
+test -x "$venv/bin/netskope"
+echo "python clients ready in $venv (export CTE_PY_VENV=$venv)"

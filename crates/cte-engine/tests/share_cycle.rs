@@ -1,0 +1,327 @@
+//! The seed's sharing story against the simulated tenant: API Source "DW", tenant, Netskope
+//! configuration, rule "Every Severity", sharing to a URL list and a hash list; then idempotence,
+//! rejected hosts, retraction, aging, a crash between push and acknowledgement, and the lease.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use cte_core::config::{Configuration, IntervalUnit, PluginKind, RunStatus};
+use cte_core::indicator::{DestinationStatus, IndicatorKind, Severity};
+use cte_core::reconcile::{ReportKind, TagStrategy};
+use cte_core::rule::{Action, BusinessRule, RuleFilters};
+use cte_core::share::ListRef;
+use cte_core::store::Store;
+use cte_core::tenant_config::{NetskopeTenant, Token};
+use cte_engine::ingest::{ingest, RawIndicator};
+use cte_engine::share::{share_all, ShareError};
+use cte_netskope::{NetskopeConnector, RetryPolicy};
+use cte_store_sqlite::SqliteStore;
+use netskope_sim::{SimConfig, SimHandle};
+use serde_json::json;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap()
+}
+
+fn clock() -> DateTime<Utc> {
+    now()
+}
+
+fn config(name: &str, plugin: PluginKind, tenant: Option<&str>) -> Configuration {
+    Configuration {
+        name: name.into(),
+        plugin,
+        active: true,
+        tenant: tenant.map(str::to_string),
+        ssl_validation: true,
+        poll_interval: 10,
+        poll_interval_unit: IntervalUnit::Minutes,
+        reputation: 0,
+        age_after_days: 0,
+        parameters: if plugin == PluginKind::Netskope {
+            json!({"is_pull_required": "No"})
+        } else {
+            json!({})
+        },
+        tags_aggregate_strategy: TagStrategy::Append,
+        created_at: now(),
+        pull: RunStatus::default(),
+        share: RunStatus::default(),
+    }
+}
+
+const SHA: &str = "b53f3c0cd32d7f20849850768da6431e5f876b7bfa61db0aa0700b02873393fa";
+const MD5: &str = "0123456789abcdef0123456789abcdef";
+
+fn raw(value: &str, kind: IndicatorKind, hours_ago: i64) -> RawIndicator {
+    let mut r = RawIndicator::new(value, kind, "DW");
+    r.severity = Severity::High;
+    r.last_seen = Some(now() - Duration::hours(hours_ago));
+    r.first_seen = r.last_seen;
+    r
+}
+
+async fn setup() -> (tempfile::TempDir, SqliteStore, SimHandle) {
+    let sim = netskope_sim::spawn(SimConfig {
+        hash_lists: vec!["ce-hashes".into()],
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("cte.db")).unwrap();
+    store
+        .insert_configuration(&config("DW", PluginKind::ApiSources, None))
+        .unwrap();
+    store
+        .insert_tenant(&NetskopeTenant {
+            name: "Prod".into(),
+            tenant_name: sim.base_url.clone(),
+            v1_token: Some(Token::new("test-v1-token")),
+            v2_token: Token::new("test-token"),
+            initial_range_days: 0,
+            use_system_proxy: false,
+            created_at: now(),
+        })
+        .unwrap();
+    store
+        .insert_configuration(&config("NS", PluginKind::Netskope, Some("Prod")))
+        .unwrap();
+    let mut md5 = raw(MD5, IndicatorKind::Md5, 6);
+    md5.expires_at = Some(now() + Duration::hours(1));
+    let mut test = raw("test.example", IndicatorKind::Domain, 1);
+    test.test = true;
+    ingest(
+        &store,
+        vec![
+            raw("www.dubya.com", IndicatorKind::Url, 5),
+            raw("evil.example", IndicatorKind::Domain, 1),
+            raw("2001:db8::1", IndicatorKind::Ipv6, 2),
+            raw("198.51.100.7", IndicatorKind::Ipv4, 3),
+            raw(SHA, IndicatorKind::Sha256, 4),
+            md5,
+            test,
+        ],
+        ReportKind::Api,
+        now(),
+        false,
+    )
+    .unwrap();
+    let mut rule = BusinessRule::new(
+        "Every Severity",
+        RuleFilters {
+            query: String::new(),
+            mongo: json!({"sources": {"$elemMatch": {"severity": {"$in": ["unknown", "low", "medium", "high", "critical"]}}}}).to_string(),
+        },
+    );
+    let actions = vec![
+        Action {
+            label: "Add to URL List".into(),
+            value: "url".into(),
+            parameters: json!({"list": "create", "name": "ce-iocs", "url_list_type": "Exact", "max_url_list_cap": 7, "default_url": "cedefaultpush.io"}),
+        },
+        Action {
+            label: "Add to File Hash List".into(),
+            value: "file".into(),
+            parameters: json!({"file_list": "ce-hashes", "max_file_hash_cap": 8}),
+        },
+    ];
+    rule.shared_with = BTreeMap::from([(
+        "DW".to_string(),
+        BTreeMap::from([("NS".to_string(), actions)]),
+    )]);
+    store.insert_business_rule(&rule).unwrap();
+    (dir, store, sim)
+}
+
+fn connector() -> NetskopeConnector {
+    NetskopeConnector {
+        retry: Some(RetryPolicy::none()),
+    }
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+fn status(store: &SqliteStore, value: &str) -> Option<(DestinationStatus, Option<String>)> {
+    let ind = store.indicator(value).unwrap().unwrap();
+    ind.sources[0]
+        .destinations
+        .iter()
+        .find(|d| d.name == "NS")
+        .map(|d| (d.status, d.reason.clone()))
+}
+
+#[tokio::test]
+async fn the_seed_story_ends_with_the_right_lists_and_honest_statuses() {
+    let (_d, store, sim) = setup().await;
+    let reports = share_all(&store, &connector(), &clock, "w1", None)
+        .await
+        .unwrap();
+    assert_eq!(reports.len(), 2);
+    assert!(reports.iter().all(|r| r.outcome.is_ok()), "{reports:?}");
+
+    // The tenant rejects IPv6 in exact lists; the rest is deployed, the test indicator never.
+    assert_eq!(
+        sorted(sim.state().deployed_urls("ce-iocs").unwrap()),
+        vec!["198.51.100.7", "evil.example", "www.dubya.com"]
+    );
+    assert_eq!(
+        sorted(sim.state().hash_list("ce-hashes").unwrap()),
+        sorted(vec![MD5.into(), SHA.into()])
+    );
+    assert_eq!(
+        status(&store, "evil.example").unwrap().0,
+        DestinationStatus::Shared
+    );
+    let (st, reason) = status(&store, "2001:db8::1").unwrap();
+    assert_eq!(st, DestinationStatus::Failed);
+    assert!(reason.unwrap().starts_with("rejected by tenant"));
+    assert_eq!(
+        store.indicator(SHA).unwrap().unwrap().shared_with,
+        vec!["NS"]
+    );
+    assert!(status(&store, "test.example").is_none());
+    let run = store.configuration("NS").unwrap().unwrap().share;
+    assert_eq!(run.last_run_success, Some(true));
+
+    // A second run with nothing new makes no tenant call at all.
+    sim.state().clear_requests();
+    share_all(&store, &connector(), &clock, "w1", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.state().requests().len(),
+        0,
+        "{:?}",
+        sim.state().requests()
+    );
+
+    // A new IoC is appended; a retracted one leaves the list (replace with the remainder).
+    ingest(
+        &store,
+        vec![raw("new.example", IndicatorKind::Domain, 0)],
+        ReportKind::Api,
+        now(),
+        false,
+    )
+    .unwrap();
+    share_all(&store, &connector(), &clock, "w1", None)
+        .await
+        .unwrap();
+    assert!(sim
+        .state()
+        .requests()
+        .iter()
+        .any(|r| r.path.ends_with("/append")));
+    store.set_retracted("evil.example", "DW", true).unwrap();
+    share_all(&store, &connector(), &clock, "w1", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        sorted(sim.state().deployed_urls("ce-iocs").unwrap()),
+        vec!["198.51.100.7", "new.example", "www.dubya.com"]
+    );
+    assert!(
+        status(&store, "evil.example").is_none(),
+        "no longer claimed as shared"
+    );
+    assert!(store
+        .indicator("evil.example")
+        .unwrap()
+        .unwrap()
+        .shared_with
+        .is_empty());
+
+    // Aging: an expired IoC leaves the hash list at the next share.
+    assert_eq!(
+        store
+            .deactivate_expired(now() + Duration::hours(2))
+            .unwrap(),
+        1
+    );
+    share_all(&store, &connector(), &clock, "w1", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.state().hash_list("ce-hashes").unwrap(),
+        vec![SHA.to_string()]
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_worker_killed_between_push_and_acknowledgement_converges_without_duplicate_appends() {
+    let (_d, store, sim) = setup().await;
+    share_all(&store, &connector(), &clock, "w1", None)
+        .await
+        .unwrap();
+    // A push that reached the tenant but was never acknowledged (the worker died).
+    let list = ListRef {
+        tenant: "Prod".into(),
+        kind: "url".into(),
+        list: "ce-iocs".into(),
+    };
+    store.begin_push(&list, "NS", "unknown", now()).unwrap();
+    assert!(store.list_state(&list).unwrap().unconfirmed);
+    ingest(
+        &store,
+        vec![raw("late.example", IndicatorKind::Domain, 0)],
+        ReportKind::Api,
+        now(),
+        false,
+    )
+    .unwrap();
+    sim.state().clear_requests();
+    share_all(&store, &connector(), &clock, "w2", None)
+        .await
+        .unwrap();
+    let paths: Vec<String> = sim
+        .state()
+        .requests()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(
+        paths.iter().any(|p| p.ends_with("/replace")),
+        "unknown content is replaced whole: {paths:?}"
+    );
+    assert!(!paths.iter().any(|p| p.ends_with("/append")), "{paths:?}");
+    assert_eq!(
+        sorted(sim.state().deployed_urls("ce-iocs").unwrap()),
+        vec![
+            "198.51.100.7",
+            "evil.example",
+            "late.example",
+            "www.dubya.com"
+        ]
+    );
+    assert!(!store.list_state(&list).unwrap().unconfirmed);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn two_workers_do_not_share_at_once() {
+    let (_d, store, sim) = setup().await;
+    assert!(store
+        .try_lease("share", "other", now(), now() + Duration::minutes(5))
+        .unwrap()
+        .is_none());
+    let err = share_all(&store, &connector(), &clock, "w1", None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ShareError::Busy { ref holder, .. } if holder == "other"),
+        "{err}"
+    );
+    assert!(sim.state().requests().is_empty());
+    // After the lease expires, the run goes ahead.
+    let later = || now() + Duration::minutes(6);
+    share_all(&store, &connector(), &later, "w1", None)
+        .await
+        .unwrap();
+    assert!(sim.state().deployed_urls("ce-iocs").is_some());
+    sim.shutdown().await;
+}

@@ -1,0 +1,261 @@
+//! Sharing state: candidates for a list, the acknowledged list content, the push outbox, per
+//! indicator destination statuses, and leases.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use cte_core::filter::Filter;
+use cte_core::indicator::{DestinationStatus, IndicatorKind};
+use cte_core::share::{ListKind, ListRef, ListState, PushAck, ShareCandidate};
+use cte_core::{StoreError, StoreResult};
+use rusqlite::types::Value;
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use crate::error::{sql, SqliteError};
+use crate::filter_sql;
+use crate::rows::{ms, time};
+
+pub(crate) fn candidates(
+    tx: &Transaction<'_>,
+    filter: &Filter,
+    source: &str,
+) -> StoreResult<Vec<ShareCandidate>> {
+    let mut params: Vec<Value> = vec![Value::Text(source.to_string())];
+    let cond = filter_sql::compile(filter, &mut params);
+    let text = format!(
+        "SELECT i.value, i.type FROM indicators i
+         JOIN indicator_sources s ON s.indicator_id = i.id AND s.source = ?
+         WHERE {cond} ORDER BY s.last_seen DESC, i.id DESC"
+    );
+    let mut stmt = tx.prepare_cached(&text).map_err(sql)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(params), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })
+        .map_err(sql)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (value, kind) = row.map_err(sql)?;
+        let kind: IndicatorKind = kind
+            .parse()
+            .map_err(|e: String| StoreError::from(SqliteError::Corrupt(e)))?;
+        out.push(ShareCandidate { value, kind });
+    }
+    Ok(out)
+}
+
+pub(crate) fn list_state(tx: &Transaction<'_>, list: &ListRef) -> StoreResult<ListState> {
+    let row: Option<(String, i64, String)> = tx
+        .query_row(
+            "SELECT content, generation, rejected FROM share_state WHERE tenant = ?1 AND kind = ?2 AND list = ?3",
+            params![list.tenant, list.kind, list.list],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(sql)?;
+    let unconfirmed: bool = tx
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM share_outbox
+             WHERE tenant = ?1 AND kind = ?2 AND list = ?3 AND acked_at IS NULL)",
+            params![list.tenant, list.kind, list.list],
+            |r| r.get(0),
+        )
+        .map_err(sql)?;
+    let corrupt =
+        |e: serde_json::Error| StoreError::from(SqliteError::Corrupt(format!("share_state: {e}")));
+    let (content, generation, rejected) = match row {
+        Some((text, g, rejected)) => (
+            serde_json::from_str(&text).map_err(corrupt)?,
+            g,
+            serde_json::from_str(&rejected).map_err(corrupt)?,
+        ),
+        None => (Vec::new(), 0, Vec::new()),
+    };
+    Ok(ListState {
+        content,
+        generation,
+        unconfirmed,
+        rejected,
+    })
+}
+
+pub(crate) fn begin_push(
+    tx: &Transaction<'_>,
+    list: &ListRef,
+    destination: &str,
+    payload_sha256: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<i64> {
+    let generation: i64 = tx
+        .query_row(
+            "SELECT COALESCE((SELECT generation FROM share_state WHERE tenant = ?1 AND kind = ?2 AND list = ?3), 0) + 1",
+            params![list.tenant, list.kind, list.list],
+            |r| r.get(0),
+        )
+        .map_err(sql)?;
+    tx.execute(
+        "INSERT INTO share_outbox (tenant, kind, list, destination, generation, payload_sha256, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![list.tenant, list.kind, list.list, destination, generation, payload_sha256, ms(now)],
+    )
+    .map_err(sql)?;
+    Ok(tx.last_insert_rowid())
+}
+
+fn kinds_of(kind: ListKind) -> Vec<&'static str> {
+    IndicatorKind::ALL
+        .into_iter()
+        .filter(|k| kind.accepts(*k))
+        .map(|k| k.as_str())
+        .collect()
+}
+
+pub(crate) fn ack_push(
+    tx: &Transaction<'_>,
+    ack: &PushAck<'_>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let list = ack.list;
+    // Every unconfirmed push of this list is settled by this one: its content is now known.
+    tx.execute(
+        "UPDATE share_outbox SET acked_at = ?4 WHERE tenant = ?1 AND kind = ?2 AND list = ?3 AND acked_at IS NULL",
+        params![list.tenant, list.kind, list.list, ms(now)],
+    )
+    .map_err(sql)?;
+    let generation: i64 = tx
+        .query_row(
+            "SELECT generation FROM share_outbox WHERE id = ?1",
+            [ack.outbox_id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql)?
+        .ok_or_else(|| {
+            StoreError::NotFound(format!("outbox row {} does not exist", ack.outbox_id))
+        })?;
+    let content = serde_json::to_string(ack.content).expect("strings serialize");
+    let rejected = serde_json::to_string(ack.rejected).expect("strings serialize");
+    tx.execute(
+        "INSERT INTO share_state (tenant, kind, list, content, rejected, generation, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT(tenant, kind, list) DO UPDATE SET content = excluded.content,
+            rejected = excluded.rejected, generation = excluded.generation, updated_at = excluded.updated_at",
+        params![list.tenant, list.kind, list.list, content, rejected, generation, ms(now)],
+    )
+    .map_err(sql)?;
+
+    // Statuses: the listed outcomes replace this source/destination's rows for the list's kinds.
+    let kinds = serde_json::to_string(&kinds_of(ack.list_kind)).expect("strings serialize");
+    tx.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS share_touched (indicator_id INTEGER PRIMARY KEY)",
+        [],
+    )
+    .map_err(sql)?;
+    tx.execute("DELETE FROM temp.share_touched", [])
+        .map_err(sql)?;
+    tx.execute(
+        "INSERT OR IGNORE INTO temp.share_touched (indicator_id)
+         SELECT d.indicator_id FROM source_destinations d JOIN indicators i ON i.id = d.indicator_id
+         WHERE d.source = ?1 AND d.destination = ?2 AND i.type IN (SELECT value FROM json_each(?3))",
+        params![ack.source, ack.destination, kinds],
+    )
+    .map_err(sql)?;
+    tx.execute(
+        "DELETE FROM source_destinations WHERE source = ?1 AND destination = ?2
+         AND indicator_id IN (SELECT indicator_id FROM temp.share_touched)",
+        params![ack.source, ack.destination],
+    )
+    .map_err(sql)?;
+    {
+        let mut id_of = tx
+            .prepare_cached(
+                "SELECT i.id FROM indicators i JOIN indicator_sources s ON s.indicator_id = i.id
+                 WHERE i.value = ?1 AND s.source = ?2",
+            )
+            .map_err(sql)?;
+        let mut upsert = tx
+            .prepare_cached(
+                "INSERT INTO source_destinations (indicator_id, source, destination, status, reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(indicator_id, source, destination) DO UPDATE SET
+                    status = excluded.status, reason = excluded.reason",
+            )
+            .map_err(sql)?;
+        let mut touch = tx
+            .prepare_cached("INSERT OR IGNORE INTO temp.share_touched (indicator_id) VALUES (?1)")
+            .map_err(sql)?;
+        let mut ids: HashMap<&str, i64> = HashMap::new();
+        for o in ack.outcomes {
+            let id: Option<i64> = match ids.get(o.value.as_str()) {
+                Some(id) => Some(*id),
+                None => id_of
+                    .query_row(params![o.value, ack.source], |r| r.get(0))
+                    .optional()
+                    .map_err(sql)?,
+            };
+            let Some(id) = id else { continue };
+            ids.insert(o.value.as_str(), id);
+            upsert
+                .execute(params![
+                    id,
+                    ack.source,
+                    ack.destination,
+                    o.status.as_str(),
+                    o.reason
+                ])
+                .map_err(sql)?;
+            touch.execute([id]).map_err(sql)?;
+        }
+    }
+    // `sharedWith`: the destinations an indicator is currently shared with.
+    tx.execute(
+        "UPDATE indicators SET shared_with = (
+            SELECT COALESCE(json_group_array(destination), '[]') FROM (
+                SELECT DISTINCT destination FROM source_destinations
+                WHERE indicator_id = indicators.id AND status = ?1 ORDER BY destination))
+         WHERE id IN (SELECT indicator_id FROM temp.share_touched)",
+        [DestinationStatus::Shared.as_str()],
+    )
+    .map_err(sql)?;
+    tx.execute("DELETE FROM temp.share_touched", [])
+        .map_err(sql)?;
+    Ok(())
+}
+
+pub(crate) fn try_lease(
+    tx: &Transaction<'_>,
+    name: &str,
+    holder: &str,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> StoreResult<Option<(String, DateTime<Utc>)>> {
+    let current: Option<(String, i64)> = tx
+        .query_row(
+            "SELECT holder, expires_at FROM leases WHERE name = ?1",
+            [name],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(sql)?;
+    if let Some((h, exp)) = current {
+        if h != holder && exp > ms(now) {
+            return Ok(Some((h, time(exp))));
+        }
+    }
+    tx.execute(
+        "INSERT INTO leases (name, holder, expires_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at",
+        params![name, holder, ms(until)],
+    )
+    .map_err(sql)?;
+    Ok(None)
+}
+
+pub(crate) fn release_lease(tx: &Transaction<'_>, name: &str, holder: &str) -> StoreResult<()> {
+    tx.execute(
+        "DELETE FROM leases WHERE name = ?1 AND holder = ?2",
+        params![name, holder],
+    )
+    .map_err(sql)?;
+    Ok(())
+}
