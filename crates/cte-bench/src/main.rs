@@ -177,6 +177,10 @@ const FILTERS: [(&str, &str); 5] = [
     ),
 ];
 
+/// A list-page case: name, query parameters besides `limit` and `skip`, and whether the
+/// p99 target applies.
+type ListCase = (String, Vec<(&'static str, String)>, bool);
+
 /// Time budget of one list-page case, so a slow case cannot stall the run.
 const LIST_BUDGET: Duration = Duration::from_secs(20);
 
@@ -398,7 +402,7 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // List pages.
-    let mut cases: Vec<(String, Vec<(&str, String)>, bool)> = vec![
+    let mut cases: Vec<ListCase> = vec![
         ("unfiltered".into(), vec![], false),
         (
             "sorted by sources.lastSeen desc".into(),
