@@ -190,6 +190,8 @@ struct IngestRun {
     idle: Memory,
     after: Memory,
     response_bytes: usize,
+    /// Server CPU seconds spent in the ingest requests.
+    server_cpu: f64,
 }
 
 async fn ingest_run(
@@ -214,6 +216,7 @@ async fn ingest_run(
     let server = Server::start(bin, http, args.tmp.as_deref()).await?;
     let mut rest_times = Vec::with_capacity(n_batches as usize);
     let mut response_bytes = 0;
+    let cpu_before = server.cpu_seconds()?;
     for b in 0..n_batches {
         let batch = gen::batch(
             args.seed,
@@ -235,7 +238,9 @@ async fn ingest_run(
         }
     }
     eprintln!();
+    let server_cpu = server.cpu_seconds()? - cpu_before;
     let run = IngestRun {
+        server_cpu,
         rest: rest_times,
         floor: floor_times,
         idle: server.idle,
@@ -328,6 +333,21 @@ async fn main() -> anyhow::Result<()> {
             seg_summary.max,
             runs[runs.len() - 1].response_bytes
         )),
+    );
+    let cpu_per_10k: Vec<f64> = runs
+        .iter()
+        .map(|r| r.server_cpu * 1000.0 * 10_000.0 / rows as f64)
+        .collect();
+    figures.push(
+        Figure::measured(
+            "rest_ingest_server_cpu",
+            "REST ingest, server CPU (user + system) per 10,000 IoCs",
+            "ms",
+            &cpu_per_10k,
+            "",
+            |_| true,
+        )
+        .note("from /proc/<pid>/stat; steadier than the rates when the machine is shared"),
     );
     figures.push(Figure::measured(
         "rest_ingest_last_vs_first",

@@ -76,6 +76,32 @@ pub fn memory(pid: u32) -> anyhow::Result<Memory> {
     })
 }
 
+/// CPU time (user + system) `pid` has used so far, in seconds, from `/proc/<pid>/stat`. Unlike
+/// wall-clock rates it barely moves when other work shares the machine.
+pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("cannot read /proc/{pid}/stat"))?;
+    // Fields after the command name (which may hold spaces) start at field 3; utime and stime are
+    // fields 14 and 15.
+    let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| -> u64 { fields.get(i).and_then(|f| f.parse().ok()).unwrap_or(0) };
+    Ok((ticks(11) + ticks(12)) as f64 / clock_ticks_per_second())
+}
+
+fn clock_ticks_per_second() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(100.0)
+    })
+}
+
 /// A running server; killed on drop. The database lives in `dir`, removed on drop.
 pub struct Server {
     child: Child,
@@ -243,6 +269,11 @@ impl Server {
     /// Memory now.
     pub fn memory(&self) -> anyhow::Result<Memory> {
         memory(self.pid)
+    }
+
+    /// CPU seconds used so far.
+    pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        cpu_seconds(self.pid)
     }
 
     /// `POST /api/cte/indicators/` with a ready body; waits for the whole answer. Returns the
