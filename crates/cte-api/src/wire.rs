@@ -69,6 +69,12 @@ impl IndicatorIn {
     /// Parses one element; the error says which field is wrong.
     pub(crate) fn parse(v: Value) -> Result<RawIndicator, String> {
         let i: IndicatorIn = serde_json::from_value(v).map_err(|e| e.to_string())?;
+        i.into_raw()
+    }
+
+    /// Checks the ranges serde does not and converts to the engine's type.
+    pub(crate) fn into_raw(self) -> Result<RawIndicator, String> {
+        let i = self;
         let reputation = match i.reputation {
             None => None,
             Some(r) if (1..=10).contains(&r) => Some(r as u8),
