@@ -316,3 +316,37 @@ fn spawn_signal_watch(stop: Arc<AtomicBool>) {
         stop.store(true, Ordering::Relaxed);
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_of_an_exited_worker_of_this_host_is_gone() {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .arg("--list")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let host = host_name();
+        // Running (or a zombie before the wait): a zombie has exited too.
+        child.wait().unwrap();
+        if cfg!(target_os = "linux") {
+            assert!(holder_is_gone(&format!(
+                "cte-worker pid {pid} on {host} started 1"
+            )));
+        }
+        // Alive, another host, or not ours: never taken over.
+        let me = std::process::id();
+        assert!(!holder_is_gone(&format!(
+            "cte-worker pid {me} on {host} started 1"
+        )));
+        assert!(!holder_is_gone(&format!(
+            "cte-worker pid {pid} on elsewhere-{host} started 1"
+        )));
+        assert!(!holder_is_gone(&format!("cte-worker pid {pid} started 1")));
+        assert!(!holder_is_gone("w1"));
+        assert!(lease_holder().starts_with(&format!("cte-worker pid {me} on {host} started ")));
+    }
+}

@@ -655,6 +655,10 @@ async fn a_worker_killed_between_push_and_acknowledgement_then_a_rerun() {
     .await;
     env.sim.clear_requests().await;
     let log = env.share();
+    assert!(
+        log.contains("the worker holding the share lease is gone"),
+        "the dead worker's lease is taken over: {log}"
+    );
     let paths = method_paths(&env.sim.requests().await);
     assert!(
         paths.iter().any(|p| p.ends_with("/replace")),
