@@ -10,6 +10,7 @@ mod configurations;
 mod error;
 mod extract;
 mod indicators;
+mod sharing;
 mod tags;
 mod tenants;
 mod wire;
@@ -116,6 +117,9 @@ pub fn router(state: AppState) -> Router {
             "/api/cte/business_rule",
             axum::routing::patch(business_rules::update).delete(business_rules::delete),
         )
+        .route("/api/cte/business_rules/test", get(sharing::test_rule))
+        .route("/api/cte/sharing/preview", post(sharing::preview))
+        .route("/api/cte/indicators/explain", get(sharing::explain))
         .route(
             "/api/cte/tags",
             get(tags::list).post(tags::create).delete(tags::delete),
