@@ -7,6 +7,7 @@ mod configurations;
 mod filters;
 mod harness;
 mod indicators;
+mod sharing;
 mod tags;
 mod tenants;
 mod tokens;
