@@ -347,6 +347,24 @@ pub(crate) fn list(tx: &Transaction<'_>, q: &ListQuery) -> StoreResult<Vec<Indic
     load_many(tx, &ids)
 }
 
+/// Every indicator `filter` selects that `source` reported, newest `lastSeen` of that source first
+/// (the order of the share candidates).
+pub(crate) fn of_source(
+    tx: &Transaction<'_>,
+    filter: &Filter,
+    source: &str,
+) -> StoreResult<Vec<Indicator>> {
+    let mut params: Vec<Value> = vec![Value::Text(source.to_string())];
+    let cond = filter_sql::compile(filter, &mut params);
+    let text = format!(
+        "SELECT i.id FROM indicators i
+         JOIN indicator_sources s ON s.indicator_id = i.id AND s.source = ?
+         WHERE {cond} ORDER BY s.last_seen DESC, i.id DESC"
+    );
+    let ids = select_ids(tx, &text, params)?;
+    load_many(tx, &ids)
+}
+
 fn select_ids(tx: &Transaction<'_>, text: &str, params: Vec<Value>) -> StoreResult<Vec<i64>> {
     let mut stmt = tx.prepare_cached(text).map_err(sql)?;
     let rows = stmt
