@@ -223,10 +223,8 @@ pub struct PushAck<'a> {
     pub source: &'a str,
     /// Destination configuration.
     pub destination: &'a str,
-    /// Kind of list, to know which indicators it concerns.
-    pub list_kind: ListKind,
-    /// Status of every selected indicator of the list's kinds; indicators of those kinds whose
-    /// status for this source and destination is not listed here lose it (they left the list).
+    /// Status of every selected indicator for this list; indicators whose status for this list,
+    /// source and destination is not listed here lose it (they left the list).
     pub outcomes: &'a [ShareOutcome],
 }
 

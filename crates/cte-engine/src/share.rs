@@ -960,7 +960,6 @@ async fn share_target(
                 rejected: &all_rejected,
                 source,
                 destination: &dest.name,
-                list_kind: planned.kind,
                 outcomes: &outcomes,
             },
             clock(),

@@ -569,3 +569,49 @@ async fn tagging_off_leaves_tags_alone() {
         .all(|t| t.name != "Invalid host"));
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn two_lists_of_one_source_and_destination_keep_their_own_statuses() {
+    let (_d, store, sim) = setup().await;
+    let mut domains = BusinessRule::new(
+        "Domains",
+        RuleFilters {
+            query: String::new(),
+            mongo: json!({"type": "domain"}).to_string(),
+        },
+    );
+    domains.shared_with = BTreeMap::from([(
+        "DW".to_string(),
+        BTreeMap::from([(
+            "NS".to_string(),
+            vec![Action {
+                label: "Add to URL List".into(),
+                value: "url".into(),
+                parameters: json!({"list": "create", "name": "ce-domains", "url_list_type": "Exact"}),
+            }],
+        )]),
+    )]);
+    store.insert_business_rule(&domains).unwrap();
+    for _ in 0..2 {
+        share_all(&store, &connector(), &clock, "w1", None)
+            .await
+            .unwrap();
+        let ind = store.indicator("evil.example").unwrap().unwrap();
+        let shared: Vec<_> = ind.sources[0]
+            .destinations
+            .iter()
+            .filter(|d| d.name == "NS" && d.status == DestinationStatus::Shared)
+            .collect();
+        assert_eq!(
+            shared.len(),
+            2,
+            "one status per list: {:?}",
+            ind.sources[0].destinations
+        );
+    }
+    assert_eq!(
+        sim.state().deployed_urls("ce-domains").unwrap(),
+        vec!["evil.example"]
+    );
+    sim.shutdown().await;
+}

@@ -109,7 +109,7 @@ fn load_sources(tx: &Transaction<'_>, id: i64) -> StoreResult<Vec<SourceRecord>>
     let mut stmt = tx
         .prepare_cached(
             "SELECT source, destination, status, reason FROM source_destinations
-             WHERE indicator_id = ?1 ORDER BY source, destination",
+             WHERE indicator_id = ?1 ORDER BY source, destination, list_kind, list_name",
         )
         .map_err(sql)?;
     let mut rows = stmt.query([id]).map_err(sql)?;

@@ -6,9 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use cte_core::filter::Filter;
 use cte_core::indicator::{DestinationStatus, IndicatorKind};
-use cte_core::share::{
-    ListHolding, ListKind, ListRef, ListState, PushAck, ShareCandidate, ShareRecord,
-};
+use cte_core::share::{ListHolding, ListRef, ListState, PushAck, ShareCandidate, ShareRecord};
 use cte_core::{StoreError, StoreResult};
 use rusqlite::types::Value;
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -104,14 +102,6 @@ pub(crate) fn begin_push(
     Ok(tx.last_insert_rowid())
 }
 
-fn kinds_of(kind: ListKind) -> Vec<&'static str> {
-    IndicatorKind::ALL
-        .into_iter()
-        .filter(|k| kind.accepts(*k))
-        .map(|k| k.as_str())
-        .collect()
-}
-
 pub(crate) fn ack_push(
     tx: &Transaction<'_>,
     ack: &PushAck<'_>,
@@ -146,8 +136,7 @@ pub(crate) fn ack_push(
     )
     .map_err(sql)?;
 
-    // Statuses: the listed outcomes replace this source/destination's rows for the list's kinds.
-    let kinds = serde_json::to_string(&kinds_of(ack.list_kind)).expect("strings serialize");
+    // Statuses: the listed outcomes replace this list's rows for this source and destination.
     tx.execute(
         "CREATE TEMP TABLE IF NOT EXISTS share_touched (indicator_id INTEGER PRIMARY KEY)",
         [],
@@ -157,15 +146,15 @@ pub(crate) fn ack_push(
         .map_err(sql)?;
     tx.execute(
         "INSERT OR IGNORE INTO temp.share_touched (indicator_id)
-         SELECT d.indicator_id FROM source_destinations d JOIN indicators i ON i.id = d.indicator_id
-         WHERE d.source = ?1 AND d.destination = ?2 AND i.type IN (SELECT value FROM json_each(?3))",
-        params![ack.source, ack.destination, kinds],
+         SELECT indicator_id FROM source_destinations
+         WHERE source = ?1 AND destination = ?2 AND list_tenant = ?3 AND list_kind = ?4 AND list_name = ?5",
+        params![ack.source, ack.destination, list.tenant, list.kind, list.list],
     )
     .map_err(sql)?;
     tx.execute(
-        "DELETE FROM source_destinations WHERE source = ?1 AND destination = ?2
-         AND indicator_id IN (SELECT indicator_id FROM temp.share_touched)",
-        params![ack.source, ack.destination],
+        "DELETE FROM source_destinations
+         WHERE source = ?1 AND destination = ?2 AND list_tenant = ?3 AND list_kind = ?4 AND list_name = ?5",
+        params![ack.source, ack.destination, list.tenant, list.kind, list.list],
     )
     .map_err(sql)?;
     {
@@ -180,10 +169,9 @@ pub(crate) fn ack_push(
                 "INSERT INTO source_destinations (indicator_id, source, destination, status, reason,
                     rule, list_tenant, list_kind, list_name, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                 ON CONFLICT(indicator_id, source, destination) DO UPDATE SET
-                    status = excluded.status, reason = excluded.reason, rule = excluded.rule,
-                    list_tenant = excluded.list_tenant, list_kind = excluded.list_kind,
-                    list_name = excluded.list_name, updated_at = excluded.updated_at",
+                 ON CONFLICT(indicator_id, source, destination, list_tenant, list_kind, list_name)
+                 DO UPDATE SET status = excluded.status, reason = excluded.reason,
+                    rule = excluded.rule, updated_at = excluded.updated_at",
             )
             .map_err(sql)?;
         let mut touch = tx
