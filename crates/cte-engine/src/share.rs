@@ -446,6 +446,11 @@ pub async fn share_all(
     store.release_lease("share", holder)?;
     let reports = result?;
     let mut by_destination: HashMap<String, Vec<&TargetReport>> = HashMap::new();
+    // A destination asked for by name that has nothing to share is recorded too, so that a
+    // scheduler waiting for its interval does not ask again at once.
+    for name in only.unwrap_or_default() {
+        by_destination.entry(name.clone()).or_default();
+    }
     for r in &reports {
         by_destination
             .entry(r.destination.clone())
@@ -454,12 +459,15 @@ pub async fn share_all(
     }
     for (destination, rs) in by_destination {
         let ok = rs.iter().all(|r| r.outcome.is_ok());
-        let message = rs
-            .iter()
-            .map(|r| r.summary())
-            .collect::<Vec<_>>()
-            .join("; ");
-        store.record_run(
+        let message = if rs.is_empty() {
+            "nothing to share: no business rule shares to this configuration".to_string()
+        } else {
+            rs.iter()
+                .map(|r| r.summary())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        match store.record_run(
             &destination,
             RunKind::Share,
             &RunStatus {
@@ -467,7 +475,11 @@ pub async fn share_all(
                 last_run_success: Some(ok),
                 message: Some(message),
             },
-        )?;
+        ) {
+            // A destination named on the command line that is not a configuration.
+            Err(StoreError::NotFound(m)) => tracing::warn!("{m}"),
+            other => other?,
+        }
     }
     Ok(reports)
 }

@@ -615,3 +615,21 @@ async fn two_lists_of_one_source_and_destination_keep_their_own_statuses() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_destination_with_nothing_to_share_is_recorded_so_schedulers_wait() {
+    let (_d, store, sim) = setup().await;
+    store
+        .insert_configuration(&config("Idle", PluginKind::Netskope, Some("Prod")))
+        .unwrap();
+    let only = vec!["Idle".to_string(), "No such".to_string()];
+    let reports = share_all(&store, &connector(), &clock, "w1", Some(&only))
+        .await
+        .unwrap();
+    assert!(reports.is_empty());
+    let run = store.configuration("Idle").unwrap().unwrap().share;
+    assert_eq!(run.last_run_at, Some(now()));
+    assert!(run.message.unwrap().starts_with("nothing to share"));
+    assert!(sim.state().requests().is_empty());
+    sim.shutdown().await;
+}
