@@ -135,23 +135,87 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
     })
 }
 
-/// A lease holder name unique to this process.
+/// A lease holder name unique to this process: `cte-worker pid PID on HOST started MILLIS`.
 fn lease_holder() -> String {
     format!(
-        "cte-worker pid {} started {}",
+        "cte-worker pid {} on {} started {}",
         std::process::id(),
+        host_name(),
         chrono::Utc::now().timestamp_millis()
     )
 }
 
-/// One share cycle; Ok(false) when a target failed. Another worker sharing is not a failure.
+/// This machine's name, as far as the worker can tell without extra dependencies.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty() && !h.contains(' '))
+        .unwrap_or_else(|| "unknown-host".into())
+}
+
+/// Whether the lease holder `holder` (written by [`lease_holder`]) is a worker on this machine
+/// that no longer runs. A worker killed while sharing (SIGKILL, OOM) cannot release its lease;
+/// without this the next runs would all be skipped until the lease expires (30 minutes). When in
+/// doubt (another host, an unreadable name, a live or reused pid) the holder counts as alive.
+fn holder_is_gone(holder: &str) -> bool {
+    let mut words = holder.split(' ');
+    let (Some("cte-worker"), Some("pid"), Some(pid), Some("on"), Some(host)) = (
+        words.next(),
+        words.next(),
+        words.next(),
+        words.next(),
+        words.next(),
+    ) else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    host != "unknown-host" && host == host_name() && pid != std::process::id() && pid_gone(pid)
+}
+
+/// Whether process `pid` has exited (absent, or a zombie not yet reaped).
+#[cfg(target_os = "linux")]
+fn pid_gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        // `pid (comm) state ...`: the state follows the last parenthesis.
+        Ok(stat) => {
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                == Some("Z")
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn pid_gone(_pid: u32) -> bool {
+    false
+}
+
+/// One share cycle; Ok(false) when a target failed. Another worker sharing is not a failure; a
+/// lease left by a worker of this machine that died is taken over.
 async fn share_once(
     store: &dyn Store,
     connector: &NetskopeConnector,
     only: Option<&[String]>,
 ) -> anyhow::Result<bool> {
     let clock = chrono::Utc::now;
-    match share_all(store, connector, &clock, &lease_holder(), only).await {
+    let me = lease_holder();
+    let mut result = share_all(store, connector, &clock, &me, only).await;
+    if let Err(ShareError::Busy { holder, .. }) = &result {
+        if holder_is_gone(holder) {
+            tracing::warn!(%holder, "the worker holding the share lease is gone; taking it over");
+            // Only that holder's row goes; if another worker took the lease meanwhile, it stays.
+            store
+                .release_lease("share", holder)
+                .context("cannot release a dead worker's share lease")?;
+            result = share_all(store, connector, &clock, &me, only).await;
+        }
+    }
+    match result {
         Ok(reports) => Ok(reports.iter().all(|r| r.outcome.is_ok())),
         Err(ShareError::Busy { holder, until }) => {
             tracing::warn!(%holder, %until, "another worker is sharing; this run skipped");
@@ -251,4 +315,38 @@ fn spawn_signal_watch(stop: Arc<AtomicBool>) {
         tracing::info!("stop requested; finishing the current page");
         stop.store(true, Ordering::Relaxed);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_of_an_exited_worker_of_this_host_is_gone() {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .arg("--list")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let host = host_name();
+        // Running (or a zombie before the wait): a zombie has exited too.
+        child.wait().unwrap();
+        if cfg!(target_os = "linux") {
+            assert!(holder_is_gone(&format!(
+                "cte-worker pid {pid} on {host} started 1"
+            )));
+        }
+        // Alive, another host, or not ours: never taken over.
+        let me = std::process::id();
+        assert!(!holder_is_gone(&format!(
+            "cte-worker pid {me} on {host} started 1"
+        )));
+        assert!(!holder_is_gone(&format!(
+            "cte-worker pid {pid} on elsewhere-{host} started 1"
+        )));
+        assert!(!holder_is_gone(&format!("cte-worker pid {pid} started 1")));
+        assert!(!holder_is_gone("w1"));
+        assert!(lease_holder().starts_with(&format!("cte-worker pid {me} on {host} started ")));
+    }
 }

@@ -12,6 +12,7 @@ mod error;
 mod extract;
 mod indicators;
 mod openapi;
+mod sharing;
 mod tags;
 mod tenants;
 mod wire;
@@ -159,6 +160,21 @@ fn route_table() -> Vec<(Method, &'static str, Handler)> {
             Method::DELETE,
             "/api/cte/business_rule",
             delete(business_rules::delete),
+        ),
+        (
+            Method::GET,
+            "/api/cte/business_rules/test",
+            get(sharing::test_rule),
+        ),
+        (
+            Method::POST,
+            "/api/cte/sharing/preview",
+            post(sharing::preview),
+        ),
+        (
+            Method::GET,
+            "/api/cte/indicators/explain",
+            get(sharing::explain),
         ),
         (Method::GET, "/api/cte/tags", get(tags::list)),
         (Method::POST, "/api/cte/tags", post(tags::create)),

@@ -17,7 +17,9 @@ use serde_json::Value;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::{auth, business_rules, configurations, dashboards, indicators, tags, tenants, ALIASES};
+use crate::{
+    auth, business_rules, configurations, dashboards, indicators, sharing, tags, tenants, ALIASES,
+};
 
 /// The body of every error: `{"detail": "..."}`.
 #[derive(Serialize, ToSchema)]
@@ -75,6 +77,15 @@ pub(crate) struct RuleOut {
     /// `{"<source>": {"<destination>": [{"label","value","parameters"}]}}`.
     #[schema(value_type = Object)]
     shared_with: Value,
+}
+
+/// CE's `business_rules/test` answer, with sizes in real payload bytes.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RuleTestOut {
+    hash_count: u64,
+    hash_size: u64,
+    url_count: u64,
+    url_size: u64,
 }
 
 /// A destination a source record is shared with.
@@ -294,6 +305,9 @@ impl Modify for BearerAuth {
         business_rules::create,
         business_rules::update,
         business_rules::delete,
+        sharing::test_rule,
+        sharing::preview,
+        sharing::explain,
         tags::list,
         tags::create,
         tags::delete,

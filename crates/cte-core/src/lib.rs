@@ -13,6 +13,7 @@ pub mod error;
 pub mod filter;
 pub mod indicator;
 pub mod normalize;
+pub mod push;
 pub mod query;
 pub mod reconcile;
 pub mod rule;

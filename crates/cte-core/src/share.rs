@@ -211,6 +211,8 @@ pub struct ShareOutcome {
 pub struct PushAck<'a> {
     /// Outbox row being acknowledged.
     pub outbox_id: i64,
+    /// Business rule of the sharing configuration (recorded with each status, for "explain").
+    pub rule: &'a str,
     /// The list.
     pub list: &'a ListRef,
     /// What the tenant now holds.
@@ -221,11 +223,38 @@ pub struct PushAck<'a> {
     pub source: &'a str,
     /// Destination configuration.
     pub destination: &'a str,
-    /// Kind of list, to know which indicators it concerns.
-    pub list_kind: ListKind,
-    /// Status of every selected indicator of the list's kinds; indicators of those kinds whose
-    /// status for this source and destination is not listed here lose it (they left the list).
+    /// Status of every selected indicator for this list; indicators whose status for this list,
+    /// source and destination is not listed here lose it (they left the list).
     pub outcomes: &'a [ShareOutcome],
+}
+
+/// Where an indicator stands with one sharing configuration's list, as the last acknowledged push
+/// of that source and destination left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareRecord {
+    /// Source configuration.
+    pub source: String,
+    /// Destination configuration.
+    pub destination: String,
+    /// Shared, failed (refused by the tenant) or unshared (cut).
+    pub status: crate::indicator::DestinationStatus,
+    /// Why, for `failed` and `unshared`.
+    pub reason: Option<String>,
+    /// Business rule of the push; `None` for statuses recorded before rules were recorded.
+    pub rule: Option<String>,
+    /// The list; `None` for statuses recorded before lists were recorded.
+    pub list: Option<ListRef>,
+    /// When the push that set this status was acknowledged.
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A tenant list whose acknowledged content holds a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListHolding {
+    /// The list.
+    pub list: ListRef,
+    /// When that content was acknowledged.
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 #[cfg(test)]

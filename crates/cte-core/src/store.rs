@@ -15,7 +15,7 @@ use crate::indicator::Indicator;
 use crate::query::{ListQuery, Locator};
 use crate::reconcile::{Observation, ReportKind, SourcePolicy};
 use crate::rule::BusinessRule;
-use crate::share::{ListRef, ListState, PushAck, ShareCandidate};
+use crate::share::{ListHolding, ListRef, ListState, PushAck, ShareCandidate, ShareRecord};
 use crate::tag::Tag;
 use crate::tenant::AlertType;
 use crate::tenant_config::NetskopeTenant;
@@ -175,6 +175,13 @@ pub trait Store: Send + Sync {
     /// The indicators `filter` selects that `source` reported, newest `lastSeen` of that source
     /// first.
     fn share_candidates(&self, filter: &Filter, source: &str) -> StoreResult<Vec<ShareCandidate>>;
+    /// Every indicator `filter` selects that `source` reported, whole, newest `lastSeen` of that
+    /// source first (for a preview to tell why each one is or is not on a list).
+    fn source_indicators(&self, filter: &Filter, source: &str) -> StoreResult<Vec<Indicator>>;
+    /// The share statuses recorded for an indicator, with rule, list and time.
+    fn share_records(&self, value: &str) -> StoreResult<Vec<ShareRecord>>;
+    /// The lists whose acknowledged content holds `value`.
+    fn lists_holding(&self, value: &str) -> StoreResult<Vec<ListHolding>>;
     /// What is known of a tenant list.
     fn list_state(&self, list: &ListRef) -> StoreResult<ListState>;
     /// Writes an outbox row before a push is sent; returns its id. `payload_sha256` identifies the

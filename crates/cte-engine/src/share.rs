@@ -13,14 +13,17 @@ use chrono::{DateTime, Duration, Utc};
 use cte_core::config::{Configuration, RunStatus};
 use cte_core::filter::{parse_value, Filter};
 use cte_core::indicator::DestinationStatus;
+use cte_core::push::PushCall;
+use cte_core::query::Locator;
 use cte_core::rule::{Action, BusinessRule, ShareTarget};
 use cte_core::share::{
-    plan_list, url_list_change, Exclusion, ListKind, ListPlan, ListRef, PushAck, ShareCandidate,
-    ShareOutcome, UrlListChange,
+    plan_list, url_list_change, Exclusion, ListKind, ListPlan, ListRef, ListState, PushAck,
+    ShareCandidate, ShareOutcome, UrlListChange,
 };
 use cte_core::store::{RunKind, Store};
+use cte_core::tag::Tag;
 use cte_core::tenant::{HashListOutcome, TenantClient, TenantError, UrlListPatch, UrlListType};
-use cte_core::tenant_config::TenantConnector;
+use cte_core::tenant_config::{NetskopeParams, TenantConnector};
 use cte_core::StoreError;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -57,8 +60,170 @@ fn without(values: &[String], drop: &HashSet<String>) -> Vec<String> {
         .collect()
 }
 
+/// What the caller knows of a URL list on the tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlListOnTenant {
+    /// Not read yet: a preview shows both possible writes.
+    Unknown,
+    /// The tenant has no list of that name: it is created.
+    Missing,
+    /// The tenant has it under this id.
+    Exists(i64),
+}
+
+/// One call of a planned push, and when it is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedCall {
+    /// The call; [`PushCall::render`] gives its exact request.
+    pub call: PushCall,
+    /// `None` when the call is sent; otherwise the condition under which it is (a preview that
+    /// does not know whether the list exists shows both writes).
+    pub when: Option<String>,
+}
+
+fn content_of(entries: &[String], placeholder: &str) -> Vec<String> {
+    if entries.is_empty() {
+        vec![placeholder.to_string()]
+    } else {
+        entries.to_vec()
+    }
+}
+
+/// The write that makes a list hold `content`: create when the list is missing (`existing` is
+/// `None`), else the minimal patch against the acknowledged content (a replace when that is
+/// unknown); `None` when nothing changes. `Some(None)` means the list exists under an id not read
+/// yet.
+fn url_list_write(
+    target: &UrlListTarget,
+    content: &[String],
+    acknowledged: Option<&[String]>,
+    existing: Option<Option<i64>>,
+) -> Option<PushCall> {
+    let Some(id) = existing else {
+        return Some(PushCall::CreateUrlList {
+            name: target.list.clone(),
+            urls: content.to_vec(),
+            list_type: target.list_type,
+        });
+    };
+    let change = match acknowledged {
+        Some(ack) => url_list_change(ack, content, &target.placeholder),
+        None => UrlListChange::Replace(content.to_vec()),
+    };
+    let (patch, urls) = match change {
+        UrlListChange::None => return None,
+        UrlListChange::Append(new) => (UrlListPatch::Append, new),
+        UrlListChange::Replace(all) => (UrlListPatch::Replace, all),
+    };
+    Some(PushCall::PatchUrlList {
+        id,
+        patch,
+        urls,
+        list_type: target.list_type,
+    })
+}
+
+/// The calls [`push_url_list`] makes for `wanted` when the tenant accepts every entry: none when
+/// the acknowledged content already matches; else the list read, the write, and the deploy.
+pub fn url_list_calls(
+    target: &UrlListTarget,
+    wanted: &[String],
+    acknowledged: Option<&[String]>,
+    on_tenant: UrlListOnTenant,
+) -> Vec<PlannedCall> {
+    if let Some(ack) = acknowledged {
+        if url_list_change(ack, wanted, &target.placeholder) == UrlListChange::None {
+            return Vec::new();
+        }
+    }
+    let content = content_of(wanted, &target.placeholder);
+    let sent = |call| PlannedCall { call, when: None };
+    let mut calls = vec![sent(PushCall::ListUrlLists)];
+    match on_tenant {
+        UrlListOnTenant::Missing => {
+            calls.extend(url_list_write(target, &content, acknowledged, None).map(sent))
+        }
+        UrlListOnTenant::Exists(id) => {
+            calls.extend(url_list_write(target, &content, acknowledged, Some(Some(id))).map(sent))
+        }
+        UrlListOnTenant::Unknown => {
+            if let Some(call) = url_list_write(target, &content, acknowledged, None) {
+                calls.push(PlannedCall {
+                    call,
+                    when: Some("if the tenant has no list of this name".into()),
+                });
+            }
+            if let Some(call) = url_list_write(target, &content, acknowledged, Some(None)) {
+                calls.push(PlannedCall {
+                    call,
+                    when: Some("if the tenant has the list ({id} from the read)".into()),
+                });
+            }
+        }
+    }
+    calls.push(sent(PushCall::DeployUrlLists));
+    calls
+}
+
+/// The calls [`push_hash_list`] makes: none when the set is the one last acknowledged.
+pub fn hash_list_calls(
+    list: &str,
+    hashes: &[String],
+    acknowledged: Option<&[String]>,
+) -> Vec<PlannedCall> {
+    if let Some(ack) = acknowledged {
+        let a: HashSet<&str> = ack.iter().map(String::as_str).collect();
+        let b: HashSet<&str> = hashes.iter().map(String::as_str).collect();
+        if a == b {
+            return Vec::new();
+        }
+    }
+    vec![PlannedCall {
+        call: PushCall::ReplaceFileHashList {
+            name: list.to_string(),
+            hashes: hashes.to_vec(),
+        },
+        when: None,
+    }]
+}
+
+/// Sends one planned call through the tenant port method of the same name and arguments, which
+/// builds its body with the same `cte_core::push` function [`PushCall::render`] uses.
+async fn execute(client: &dyn TenantClient, call: &PushCall) -> Result<(), TenantError> {
+    match call {
+        PushCall::ListUrlLists => client.url_list_refs().await.map(|_| ()),
+        PushCall::CreateUrlList {
+            name,
+            urls,
+            list_type,
+        } => client
+            .create_url_list(name, urls, *list_type)
+            .await
+            .map(|_| ()),
+        PushCall::PatchUrlList {
+            id: Some(id),
+            patch,
+            urls,
+            list_type,
+        } => client
+            .patch_url_list(*id, *patch, urls, *list_type)
+            .await
+            .map(|_| ()),
+        PushCall::PatchUrlList { id: None, .. } => Err(TenantError::InvalidInput(
+            "a URL-list patch needs the list id".into(),
+        )),
+        PushCall::DeployUrlLists => client.deploy_url_lists().await.map(|_| ()),
+        PushCall::ReplaceFileHashList { name, hashes } => client
+            .replace_file_hash_list(name, hashes)
+            .await
+            .map(|_| ()),
+    }
+}
+
 /// Makes the tenant's list hold `wanted` (newest first), given what it was last acknowledged to
 /// hold (`None` when unknown: the content is then replaced as a whole, which is safe to repeat).
+/// The calls are [`url_list_calls`]'s for the list as the read finds it; when the tenant rejects
+/// entries, the write is computed again without them and sent once more.
 pub async fn push_url_list(
     client: &dyn TenantClient,
     target: &UrlListTarget,
@@ -66,55 +231,26 @@ pub async fn push_url_list(
     acknowledged: Option<&[String]>,
 ) -> Result<UrlPush, TenantError> {
     let mut push = UrlPush::default();
-    if let Some(ack) = acknowledged {
-        if url_list_change(ack, wanted, &target.placeholder) == UrlListChange::None {
-            push.content = ack.to_vec();
-            return Ok(push);
-        }
+    if url_list_calls(target, wanted, acknowledged, UrlListOnTenant::Unknown).is_empty() {
+        push.content = acknowledged.unwrap_or_default().to_vec();
+        return Ok(push);
     }
     push.calls += 1;
     let existing = client
         .url_list_refs()
         .await?
         .into_iter()
-        .find(|l| l.name == target.list);
+        .find(|l| l.name == target.list)
+        .map(|l| Some(l.id));
     let mut dropped: HashSet<String> = HashSet::new();
     // At most two attempts: the second without the entries the first had rejected.
     for attempt in 0..2 {
-        let entries = without(wanted, &dropped);
-        let content = if entries.is_empty() {
-            vec![target.placeholder.clone()]
-        } else {
-            entries
-        };
-        let result = match &existing {
-            None => {
+        let content = content_of(&without(wanted, &dropped), &target.placeholder);
+        let result = match url_list_write(target, &content, acknowledged, existing) {
+            None => Ok(()),
+            Some(call) => {
                 push.calls += 1;
-                client
-                    .create_url_list(&target.list, &content, target.list_type)
-                    .await
-                    .map(|_| ())
-            }
-            Some(list) => {
-                let change = match acknowledged {
-                    Some(ack) => url_list_change(ack, &content, &target.placeholder),
-                    None => UrlListChange::Replace(content.clone()),
-                };
-                let (patch, urls) = match change {
-                    UrlListChange::None => (None, Vec::new()),
-                    UrlListChange::Append(new) => (Some(UrlListPatch::Append), new),
-                    UrlListChange::Replace(all) => (Some(UrlListPatch::Replace), all),
-                };
-                match patch {
-                    None => Ok(()),
-                    Some(patch) => {
-                        push.calls += 1;
-                        client
-                            .patch_url_list(list.id, patch, &urls, target.list_type)
-                            .await
-                            .map(|_| ())
-                    }
-                }
+                execute(client, &call).await
             }
         };
         match result {
@@ -132,7 +268,7 @@ pub async fn push_url_list(
         }
     }
     push.calls += 1;
-    client.deploy_url_lists().await?;
+    execute(client, &PushCall::DeployUrlLists).await?;
     push.deployed = true;
     Ok(push)
 }
@@ -148,24 +284,24 @@ pub enum HashPush {
     Unchanged,
 }
 
-/// Replaces the file-hash list with `hashes` unless it is the set last acknowledged.
+/// Replaces the file-hash list with `hashes` unless it is the set last acknowledged
+/// (the call of [`hash_list_calls`]).
 pub async fn push_hash_list(
     client: &dyn TenantClient,
     list: &str,
     hashes: &[String],
     acknowledged: Option<&[String]>,
 ) -> Result<HashPush, TenantError> {
-    if let Some(ack) = acknowledged {
-        let a: HashSet<&str> = ack.iter().map(String::as_str).collect();
-        let b: HashSet<&str> = hashes.iter().map(String::as_str).collect();
-        if a == b {
-            return Ok(HashPush::Skipped);
+    let mut outcome = HashPush::Skipped;
+    for planned in hash_list_calls(list, hashes, acknowledged) {
+        if let PushCall::ReplaceFileHashList { name, hashes } = &planned.call {
+            outcome = match client.replace_file_hash_list(name, hashes).await? {
+                HashListOutcome::Updated => HashPush::Updated,
+                HashListOutcome::Unchanged => HashPush::Unchanged,
+            };
         }
     }
-    Ok(match client.replace_file_hash_list(list, hashes).await? {
-        HashListOutcome::Updated => HashPush::Updated,
-        HashListOutcome::Unchanged => HashPush::Unchanged,
-    })
+    Ok(outcome)
 }
 
 /// What one sharing configuration's target did in a share run.
@@ -310,6 +446,11 @@ pub async fn share_all(
     store.release_lease("share", holder)?;
     let reports = result?;
     let mut by_destination: HashMap<String, Vec<&TargetReport>> = HashMap::new();
+    // A destination asked for by name that has nothing to share is recorded too, so that a
+    // scheduler waiting for its interval does not ask again at once.
+    for name in only.unwrap_or_default() {
+        by_destination.entry(name.clone()).or_default();
+    }
     for r in &reports {
         by_destination
             .entry(r.destination.clone())
@@ -318,12 +459,15 @@ pub async fn share_all(
     }
     for (destination, rs) in by_destination {
         let ok = rs.iter().all(|r| r.outcome.is_ok());
-        let message = rs
-            .iter()
-            .map(|r| r.summary())
-            .collect::<Vec<_>>()
-            .join("; ");
-        store.record_run(
+        let message = if rs.is_empty() {
+            "nothing to share: no business rule shares to this configuration".to_string()
+        } else {
+            rs.iter()
+                .map(|r| r.summary())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        match store.record_run(
             &destination,
             RunKind::Share,
             &RunStatus {
@@ -331,7 +475,11 @@ pub async fn share_all(
                 last_run_success: Some(ok),
                 message: Some(message),
             },
-        )?;
+        ) {
+            // A destination named on the command line that is not a configuration.
+            Err(StoreError::NotFound(m)) => tracing::warn!("{m}"),
+            other => other?,
+        }
     }
     Ok(reports)
 }
@@ -399,6 +547,351 @@ async fn share_rules(
     Ok(reports)
 }
 
+/// What the next push of one sharing configuration's target will do, computed from the stored
+/// state only (nothing is written, the tenant is not called).
+#[derive(Debug, Clone)]
+pub struct PlannedPush {
+    /// Business rule.
+    pub rule: String,
+    /// Source configuration.
+    pub source: String,
+    /// Destination configuration.
+    pub destination: String,
+    /// The target.
+    pub target: ShareTarget,
+    /// The tenant list.
+    pub list: ListRef,
+    /// Kind of list.
+    pub kind: ListKind,
+    /// What the store knows of the list.
+    pub state: ListState,
+    /// CE's cut of the selection: entries in push order and what was left out.
+    pub plan: ListPlan,
+    /// Selected values the tenant refused for this list before; they are not offered again.
+    pub refused: Vec<(String, String)>,
+    /// Every selected indicator's status if the tenant accepts the push as planned.
+    pub outcomes: Vec<ShareOutcome>,
+    /// The list content after the push, in push order (the placeholder when nothing is selected).
+    pub content: Vec<String>,
+    /// The tenant calls, in order, with their exact bodies ([`PushCall::render`]).
+    pub calls: Vec<PlannedCall>,
+}
+
+impl PlannedPush {
+    /// The content the tenant was last acknowledged to hold, when it is known.
+    pub fn acknowledged(&self) -> Option<&[String]> {
+        (!self.state.unconfirmed && self.state.generation > 0)
+            .then_some(self.state.content.as_slice())
+    }
+
+    /// The URL-list target as [`push_url_list`] takes it.
+    fn url_target(&self) -> Option<UrlListTarget> {
+        match &self.target {
+            ShareTarget::UrlList(t) => Some(UrlListTarget {
+                list: t.list.clone(),
+                list_type: t.list_type,
+                placeholder: t.default_url.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether the push will call the tenant at all.
+    pub fn changes_anything(&self) -> bool {
+        !self.calls.is_empty()
+    }
+
+    /// Computes the calls again for what is now known of the URL list on the tenant (a preview
+    /// reads the tenant's list names to show the exact write; a file-hash push is unaffected).
+    pub fn resolve(&mut self, on_tenant: UrlListOnTenant) {
+        if let Some(t) = self.url_target() {
+            self.calls = url_list_calls(&t, &self.plan.entries, self.acknowledged(), on_tenant);
+        }
+    }
+}
+
+/// The destination's tenant configuration name, or why there is none.
+fn tenant_of(dest: &Configuration) -> Result<&str, String> {
+    dest.tenant
+        .as_deref()
+        .ok_or_else(|| "the destination names no tenant".to_string())
+}
+
+/// Plans the next push of one target of the sharing configuration `rule` / `source` → `dest`
+/// from the stored state (see [`PlannedPush`]); `on_tenant` is what is known of a URL list.
+pub fn plan_push(
+    store: &dyn Store,
+    rule: &BusinessRule,
+    source: &str,
+    dest: &Configuration,
+    action: &Action,
+    on_tenant: UrlListOnTenant,
+) -> Result<PlannedPush, String> {
+    let target = ShareTarget::from_action(action)?;
+    let key = target.list_key();
+    let list = ListRef {
+        tenant: tenant_of(dest)?.to_string(),
+        kind: key.kind.to_string(),
+        list: key.name.clone(),
+    };
+    let filter = sharing_filter(rule, source)?;
+    let state = store.list_state(&list).map_err(|e| e.to_string())?;
+    // Values this list's tenant refused before are not offered again (they stay `failed`).
+    let refused_before: HashMap<&str, &str> = state
+        .rejected
+        .iter()
+        .map(|(v, r)| (v.as_str(), r.as_str()))
+        .collect();
+    let mut candidates = store
+        .share_candidates(&filter, source)
+        .map_err(|e| e.to_string())?;
+    let mut refused: Vec<(String, String)> = Vec::new();
+    candidates.retain(|c| match refused_before.get(c.value.as_str()) {
+        Some(reason) => {
+            refused.push((c.value.clone(), reason.to_string()));
+            false
+        }
+        None => true,
+    });
+    let (kind, plan) = plan_target(&candidates, &target);
+    let mut outcomes = outcomes(&plan, &[]);
+    outcomes.extend(refused.iter().map(|(v, reason)| refused_outcome(v, reason)));
+    let content = match &target {
+        ShareTarget::UrlList(t) => content_of(&plan.entries, &t.default_url),
+        ShareTarget::FileHashList(t) => content_of(&plan.entries, &t.default_file_hash),
+        _ => return Err("unsupported target".into()),
+    };
+    let mut planned = PlannedPush {
+        rule: rule.name.clone(),
+        source: source.to_string(),
+        destination: dest.name.clone(),
+        target,
+        list,
+        kind,
+        state,
+        plan,
+        refused,
+        outcomes,
+        content,
+        calls: Vec::new(),
+    };
+    planned.calls = match &planned.target {
+        ShareTarget::FileHashList(t) => {
+            hash_list_calls(&t.list, &planned.content, planned.acknowledged())
+        }
+        _ => Vec::new(),
+    };
+    planned.resolve(on_tenant);
+    Ok(planned)
+}
+
+fn refused_outcome(value: &str, reason: &str) -> ShareOutcome {
+    ShareOutcome {
+        value: value.to_string(),
+        status: DestinationStatus::Failed,
+        reason: Some(format!("rejected by tenant: {reason}")),
+    }
+}
+
+/// Why an indicator of the source that the rule's filters select is not on the planned list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Excluded {
+    /// Indicator value.
+    pub value: String,
+    /// `exception`, `retracted`, `inactive`, `test`, `type`, `over cap`, `over 300000 entries`
+    /// or `rejected by tenant`.
+    pub reason: String,
+    /// More: the exception's name, the cap, the tenant's words.
+    pub detail: Option<String>,
+}
+
+/// Every indicator of `source` that the rule's filters (without exceptions) select and that the
+/// planned push leaves off the list, newest first, with the first reason that applies: the rule's
+/// exceptions, the source's retraction, inactive, test, the list's kind, CE's cut, an earlier
+/// refusal by the tenant. Evaluated in memory over one store read.
+pub fn exclusions(
+    store: &dyn Store,
+    rule: &BusinessRule,
+    planned: &PlannedPush,
+) -> Result<Vec<Excluded>, String> {
+    let base = rule.filter().map_err(|e| e.detail())?;
+    let exceptions = rule
+        .exceptions
+        .iter()
+        .map(|e| e.filter().map(|f| (e.name.as_str(), f)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let listed: HashSet<&str> = planned.plan.entries.iter().map(String::as_str).collect();
+    let cut: HashMap<&str, &Exclusion> = planned
+        .plan
+        .excluded
+        .iter()
+        .map(|(v, e)| (v.as_str(), e))
+        .collect();
+    let refused: HashMap<&str, &str> = planned
+        .refused
+        .iter()
+        .map(|(v, r)| (v.as_str(), r.as_str()))
+        .collect();
+    let mut out = Vec::new();
+    for ind in store
+        .source_indicators(&base, &planned.source)
+        .map_err(|e| e.to_string())?
+    {
+        if listed.contains(ind.value.as_str()) {
+            continue;
+        }
+        let (reason, detail) =
+            if let Some((name, _)) = exceptions.iter().find(|(_, f)| f.matches(&ind)) {
+                ("exception", Some(format!("exception '{name}'")))
+            } else if ind.source(&planned.source).is_some_and(|s| s.retracted) {
+                ("retracted", None)
+            } else if !ind.active {
+                ("inactive", None)
+            } else if ind.test {
+                ("test", None)
+            } else if let Some(e) = cut.get(ind.value.as_str()) {
+                match e {
+                    Exclusion::Type => (
+                        "type",
+                        Some(format!(
+                            "a {} does not go on a {} list",
+                            ind.kind.as_str(),
+                            planned.list.kind
+                        )),
+                    ),
+                    Exclusion::OverCap { .. } => ("over cap", Some(e.reason())),
+                    Exclusion::OverCount => ("over 300000 entries", Some(e.reason())),
+                }
+            } else if let Some(r) = refused.get(ind.value.as_str()) {
+                ("rejected by tenant", Some(r.to_string()))
+            } else {
+                ("not selected", None)
+            };
+        out.push(Excluded {
+            value: ind.value,
+            reason: reason.to_string(),
+            detail,
+        });
+    }
+    Ok(out)
+}
+
+/// CE's `business_rules/test`: how many indicators a sharing configuration selects and the bytes
+/// of the payload that would carry them all, uncut.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SelectionSize {
+    /// MD5 and SHA-256 indicators.
+    pub hash_count: usize,
+    /// Bytes of the `list` value of the hash-list body (`h1,h2,...`), the part the tenant's size
+    /// limit measures.
+    pub hash_size: usize,
+    /// URL-like indicators.
+    pub url_count: usize,
+    /// Bytes of the URL-list replace body (`{"data":{"urls":[...],"type":...}}`) holding them all.
+    pub url_size: usize,
+}
+
+/// Sizes the selection of the sharing configuration `rule` / `source` (newest first, before the
+/// cut); `list_type` is the URL list's match type.
+pub fn selection_size(
+    store: &dyn Store,
+    rule: &BusinessRule,
+    source: &str,
+    list_type: UrlListType,
+) -> Result<SelectionSize, String> {
+    let filter = sharing_filter(rule, source)?;
+    let candidates = store
+        .share_candidates(&filter, source)
+        .map_err(|e| e.to_string())?;
+    let mut urls = Vec::new();
+    let mut hashes = Vec::new();
+    for c in candidates {
+        if c.kind.is_hash() {
+            hashes.push(c.value);
+        } else if c.kind.is_url_like() {
+            urls.push(c.value);
+        }
+    }
+    Ok(SelectionSize {
+        hash_count: hashes.len(),
+        hash_size: cte_core::push::hash_list_value(&hashes).len(),
+        url_count: urls.len(),
+        url_size: cte_core::push::url_list_body(&urls, list_type).len(),
+    })
+}
+
+/// CE's tag on indicators a list left out.
+pub const UNSHARED_TAG: &str = "Unshared";
+/// CE's tag on indicators the tenant refused.
+pub const INVALID_HOST_TAG: &str = "Invalid host";
+/// CE's colour for both tags.
+pub const TAG_COLOR: &str = "#ED3347";
+
+/// Whether the destination's `enable_tagging` is on (CE's default: yes).
+pub fn tagging_enabled(dest: &Configuration) -> bool {
+    NetskopeParams::from_json(&dest.parameters)
+        .map(|p| p.enable_tagging)
+        .unwrap_or(true)
+}
+
+/// CE's tagging side effects of a push, on the source's records: `Unshared` on the indicators the
+/// cut left out and off the shared ones, `Invalid host` on the ones the tenant refused. The tags
+/// are created when missing.
+fn apply_tags(
+    store: &dyn Store,
+    source: &str,
+    plan: &ListPlan,
+    rejected: &[(String, String)],
+) -> Result<(), StoreError> {
+    let cut: Vec<String> = plan
+        .excluded
+        .iter()
+        .filter(|(_, e)| *e != Exclusion::Type)
+        .map(|(v, _)| v.clone())
+        .collect();
+    let refused: HashSet<&str> = rejected.iter().map(|(v, _)| v.as_str()).collect();
+    let shared: Vec<String> = plan
+        .entries
+        .iter()
+        .filter(|v| !refused.contains(v.as_str()))
+        .cloned()
+        .collect();
+    let rejected: Vec<String> = rejected.iter().map(|(v, _)| v.clone()).collect();
+    let needed: Vec<String> = [
+        (!cut.is_empty()).then_some(UNSHARED_TAG),
+        (!rejected.is_empty()).then_some(INVALID_HOST_TAG),
+    ]
+    .into_iter()
+    .flatten()
+    .map(str::to_string)
+    .collect();
+    for name in store.missing_tags(&needed)? {
+        match store.insert_tag(&Tag {
+            name,
+            color: TAG_COLOR.into(),
+        }) {
+            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let on = |values: Vec<String>| Locator::Values {
+        values,
+        source: Some(source.to_string()),
+    };
+    let unshared = [UNSHARED_TAG.to_string()];
+    if !cut.is_empty() {
+        store.edit_tags(&on(cut), &unshared, &[])?;
+    }
+    if !shared.is_empty() {
+        store.edit_tags(&on(shared), &[], &unshared)?;
+    }
+    if !rejected.is_empty() {
+        store.edit_tags(&on(rejected), &[INVALID_HOST_TAG.to_string()], &[])?;
+    }
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn share_target(
     store: &dyn Store,
@@ -413,10 +906,7 @@ async fn share_target(
     let target = ShareTarget::from_action(action)?;
     let key = target.list_key();
     report.target = format!("{}:{}", key.kind, key.name);
-    let tenant_name = dest
-        .tenant
-        .as_deref()
-        .ok_or("the destination names no tenant")?;
+    let tenant_name = tenant_of(dest)?;
     let tenant = store
         .tenant(tenant_name)
         .map_err(|e| e.to_string())?
@@ -424,75 +914,43 @@ async fn share_target(
     let client = connector
         .connect(&tenant, dest.ssl_validation)
         .map_err(|e| e.to_string())?;
-    let filter = sharing_filter(rule, source)?;
-    let list = ListRef {
-        tenant: tenant.name.clone(),
-        kind: key.kind.to_string(),
-        list: key.name.clone(),
-    };
-    let state = store.list_state(&list).map_err(|e| e.to_string())?;
-    // Values this list's tenant refused before are not offered again (they stay `failed`).
-    let refused: HashMap<&str, &str> = state
-        .rejected
-        .iter()
-        .map(|(v, r)| (v.as_str(), r.as_str()))
-        .collect();
-    let mut candidates = store
-        .share_candidates(&filter, source)
-        .map_err(|e| e.to_string())?;
-    let mut still_refused: Vec<(String, String)> = Vec::new();
-    candidates.retain(|c| match refused.get(c.value.as_str()) {
-        Some(reason) => {
-            still_refused.push((c.value.clone(), reason.to_string()));
-            false
-        }
-        None => true,
-    });
-    let (kind, plan) = plan_target(&candidates, &target);
-    let acknowledged =
-        (!state.unconfirmed && state.generation > 0).then_some(state.content.as_slice());
+    let planned = plan_push(store, rule, source, dest, action, UrlListOnTenant::Unknown)?;
+    let acknowledged = planned.acknowledged();
 
     // Write the outbox row before anything is sent; acknowledge after the tenant has applied it.
     let outbox_id = store
-        .begin_push(&list, &dest.name, &payload_digest(&plan.entries), clock())
+        .begin_push(
+            &planned.list,
+            &dest.name,
+            &payload_digest(&planned.plan.entries),
+            clock(),
+        )
         .map_err(|e| e.to_string())?;
-    let (content, rejected, calls) = match &target {
-        ShareTarget::UrlList(t) => {
-            let push = push_url_list(
-                client.as_ref(),
-                &UrlListTarget {
-                    list: t.list.clone(),
-                    list_type: t.list_type,
-                    placeholder: t.default_url.clone(),
-                },
-                &plan.entries,
-                acknowledged,
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+    let (content, rejected, calls) = match &planned.target {
+        ShareTarget::UrlList(_) => {
+            let t = planned.url_target().ok_or("unsupported target")?;
+            let push = push_url_list(client.as_ref(), &t, &planned.plan.entries, acknowledged)
+                .await
+                .map_err(|e| e.to_string())?;
             (push.content, push.rejected, push.calls)
         }
         ShareTarget::FileHashList(t) => {
-            let hashes = if plan.entries.is_empty() {
-                vec![t.default_file_hash.clone()]
-            } else {
-                plan.entries.clone()
-            };
-            let pushed = push_hash_list(client.as_ref(), &t.list, &hashes, acknowledged)
+            let pushed = push_hash_list(client.as_ref(), &t.list, &planned.content, acknowledged)
                 .await
                 .map_err(|e| e.to_string())?;
             let calls = u32::from(pushed != HashPush::Skipped);
-            (hashes, Vec::new(), calls)
+            (planned.content.clone(), Vec::new(), calls)
         }
         _ => return Err("unsupported target".into()),
     };
-    let mut outcomes = outcomes(&plan, &rejected);
-    outcomes.extend(still_refused.iter().map(|(v, reason)| ShareOutcome {
-        value: v.clone(),
-        status: DestinationStatus::Failed,
-        reason: Some(format!("rejected by tenant: {reason}")),
-    }));
-    let mut all_rejected = still_refused;
+    let mut outcomes = outcomes(&planned.plan, &rejected);
+    outcomes.extend(
+        planned
+            .refused
+            .iter()
+            .map(|(v, reason)| refused_outcome(v, reason)),
+    );
+    let mut all_rejected = planned.refused.clone();
     all_rejected.extend(rejected.iter().cloned());
     report.calls = calls;
     report.failed = all_rejected.len();
@@ -508,16 +966,19 @@ async fn share_target(
         .ack_push(
             &PushAck {
                 outbox_id,
-                list: &list,
+                rule: &rule.name,
+                list: &planned.list,
                 content: &content,
                 rejected: &all_rejected,
                 source,
                 destination: &dest.name,
-                list_kind: kind,
                 outcomes: &outcomes,
             },
             clock(),
         )
         .map_err(|e| e.to_string())?;
+    if tagging_enabled(dest) {
+        apply_tags(store, source, &planned.plan, &all_rejected).map_err(|e| e.to_string())?;
+    }
     Ok(())
 }

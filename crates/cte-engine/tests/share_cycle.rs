@@ -11,9 +11,12 @@ use cte_core::reconcile::{ReportKind, TagStrategy};
 use cte_core::rule::{Action, BusinessRule, RuleFilters};
 use cte_core::share::ListRef;
 use cte_core::store::Store;
+use cte_core::tenant_config::TenantConnector;
 use cte_core::tenant_config::{NetskopeTenant, Token};
 use cte_engine::ingest::{ingest, RawIndicator};
-use cte_engine::share::{share_all, ShareError};
+use cte_engine::share::{
+    exclusions, plan_push, share_all, PlannedPush, ShareError, UrlListOnTenant,
+};
 use cte_netskope::{NetskopeConnector, RetryPolicy};
 use cte_store_sqlite::SqliteStore;
 use netskope_sim::{SimConfig, SimHandle};
@@ -323,5 +326,310 @@ async fn two_workers_do_not_share_at_once() {
         .await
         .unwrap();
     assert!(sim.state().deployed_urls("ce-iocs").is_some());
+    sim.shutdown().await;
+}
+
+/// The sharing configuration of the seed rule, as the preview takes it.
+fn seed_sharing(store: &SqliteStore) -> (BusinessRule, Configuration) {
+    let rule = store.business_rule("Every Severity").unwrap().unwrap();
+    let dest = store.configuration("NS").unwrap().unwrap();
+    (rule, dest)
+}
+
+fn action(rule: &BusinessRule, value: &str) -> Action {
+    rule.shared_with["DW"]["NS"]
+        .iter()
+        .find(|a| a.value == value)
+        .unwrap()
+        .clone()
+}
+
+/// Plans a target and resolves the URL list the way the API preview does (a read of the names).
+async fn preview(store: &SqliteStore, target: &str) -> PlannedPush {
+    let (rule, dest) = seed_sharing(store);
+    let mut planned = plan_push(
+        store,
+        &rule,
+        "DW",
+        &dest,
+        &action(&rule, target),
+        UrlListOnTenant::Unknown,
+    )
+    .unwrap();
+    if target == "url" && planned.changes_anything() {
+        let tenant = store.tenant("Prod").unwrap().unwrap();
+        let client = connector().connect(&tenant, true).unwrap();
+        let refs = client.url_list_refs().await.unwrap();
+        planned.resolve(match refs.iter().find(|l| l.name == "ce-iocs") {
+            Some(l) => UrlListOnTenant::Exists(l.id),
+            None => UrlListOnTenant::Missing,
+        });
+    }
+    planned
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+#[tokio::test]
+async fn the_next_push_sends_exactly_the_previewed_bodies() {
+    let (_d, store, sim) = setup().await;
+    share_all(&store, &connector(), &clock, "w1", None)
+        .await
+        .unwrap();
+
+    // Something to append, something to retract (a replace), a new hash.
+    ingest(
+        &store,
+        vec![
+            raw("fresh.example", IndicatorKind::Domain, 0),
+            raw(
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                IndicatorKind::Sha256,
+                0,
+            ),
+        ],
+        ReportKind::Api,
+        now(),
+        false,
+    )
+    .unwrap();
+    for (retract, path_end) in [(false, "/append"), (true, "/replace")] {
+        if retract {
+            store.set_retracted("evil.example", "DW", true).unwrap();
+        }
+        let state_before = store
+            .list_state(&ListRef {
+                tenant: "Prod".into(),
+                kind: "url".into(),
+                list: "ce-iocs".into(),
+            })
+            .unwrap();
+        sim.state().clear_requests();
+        let url = preview(&store, "url").await;
+        let file = preview(&store, "file").await;
+        // The preview wrote nothing: only the read of the list names reached the tenant.
+        assert!(sim.state().requests().iter().all(|r| r.method == "GET"));
+        assert_eq!(
+            store.list_state(&url.list).unwrap(),
+            state_before,
+            "preview left the store alone"
+        );
+        let planned: Vec<_> = url.calls.iter().chain(file.calls.iter()).collect();
+        assert!(planned.iter().all(|c| c.when.is_none()), "{planned:?}");
+        assert!(url.calls[1].call.render().path.ends_with(path_end));
+
+        sim.state().clear_requests();
+        share_all(&store, &connector(), &clock, "w1", None)
+            .await
+            .unwrap();
+        let sent = sim.state().requests();
+        assert_eq!(sent.len(), planned.len(), "{sent:?}\n{planned:?}");
+        for (req, call) in sent.iter().zip(&planned) {
+            let r = call.call.render();
+            assert_eq!(req.method, r.method);
+            assert_eq!(req.path, r.path);
+            let want = r.body.map(|b| String::from_utf8(b).unwrap());
+            match &call.call {
+                cte_core::push::PushCall::ReplaceFileHashList { .. } => {
+                    // The preview shows the token redacted; the bytes sent differ only there.
+                    let want = want.unwrap().replace("\"***\"", "\"test-v1-token\"");
+                    assert_eq!(req.body.as_deref(), Some(want.as_str()));
+                }
+                _ => {
+                    assert_eq!(
+                        req.body.as_deref().filter(|b| !b.is_empty()),
+                        want.as_deref()
+                    );
+                    if let (Some(sent), Some(want)) = (&req.body, &want) {
+                        assert_eq!(sha256_hex(sent.as_bytes()), sha256_hex(want.as_bytes()));
+                    }
+                }
+            }
+        }
+    }
+    // After the push, the preview has nothing left to do.
+    assert!(!preview(&store, "url").await.changes_anything());
+    assert!(!preview(&store, "file").await.changes_anything());
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_preview_says_why_each_indicator_is_left_out() {
+    let (_d, store, sim) = setup().await;
+    share_all(&store, &connector(), &clock, "w1", None)
+        .await
+        .unwrap();
+    let mut rule = store.business_rule("Every Severity").unwrap().unwrap();
+    rule.exceptions.push(cte_core::rule::RuleException {
+        name: "allow".into(),
+        filters: Some(RuleFilters {
+            query: String::new(),
+            mongo: json!({"value": "198.51.100.7"}).to_string(),
+        }),
+        tags: None,
+    });
+    store.update_business_rule(&rule).unwrap();
+    store.set_retracted("www.dubya.com", "DW", true).unwrap();
+    store
+        .deactivate_expired(now() + Duration::hours(2))
+        .unwrap();
+    let planned = preview(&store, "url").await;
+    let excluded = exclusions(&store, &rule, &planned).unwrap();
+    let reasons: BTreeMap<&str, &str> = excluded
+        .iter()
+        .map(|e| (e.value.as_str(), e.reason.as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        BTreeMap::from([
+            ("198.51.100.7", "exception"),
+            ("2001:db8::1", "rejected by tenant"),
+            ("www.dubya.com", "retracted"),
+            (MD5, "inactive"),
+            (SHA, "type"),
+            ("test.example", "test"),
+        ])
+    );
+    assert_eq!(planned.content, vec!["evil.example"]);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn tagging_marks_cut_and_refused_indicators_and_clears_unshared_once_they_fit() {
+    let (_d, store, sim) = setup().await;
+    // A 1 MB list and 600 URLs of about 2 KB: the oldest ones do not fit.
+    let mut rule = store.business_rule("Every Severity").unwrap().unwrap();
+    let actions = rule
+        .shared_with
+        .get_mut("DW")
+        .unwrap()
+        .get_mut("NS")
+        .unwrap();
+    actions[0].parameters["max_url_list_cap"] = json!(1);
+    store.update_business_rule(&rule).unwrap();
+    let long: Vec<String> = (0..600)
+        .map(|i| format!("https://long.example/{}{i:04}", "a".repeat(2000)))
+        .collect();
+    ingest(
+        &store,
+        long.iter()
+            .enumerate()
+            .map(|(i, v)| raw(v, IndicatorKind::Url, 10 + i as i64))
+            .collect(),
+        ReportKind::Api,
+        now(),
+        false,
+    )
+    .unwrap();
+    let reports = share_all(&store, &connector(), &clock, "w1", None)
+        .await
+        .unwrap();
+    assert!(reports.iter().all(|r| r.outcome.is_ok()), "{reports:?}");
+    let tags = |v: &str| store.indicator(v).unwrap().unwrap().sources[0].tags.clone();
+    let oldest = long.last().unwrap();
+    assert_eq!(tags(oldest), vec!["Unshared"]);
+    assert!(tags(&long[0]).is_empty());
+    assert_eq!(tags("2001:db8::1"), vec!["Invalid host"]);
+    let all_tags = store.tags().unwrap();
+    assert!(all_tags
+        .iter()
+        .any(|t| t.name == "Unshared" && t.color == "#ED3347"));
+    assert!(all_tags.iter().any(|t| t.name == "Invalid host"));
+
+    // Once the newer ones are gone, the cut ones fit and lose the tag.
+    for v in &long[..200] {
+        store.set_retracted(v, "DW", true).unwrap();
+    }
+    share_all(&store, &connector(), &clock, "w1", None)
+        .await
+        .unwrap();
+    assert!(tags(oldest).is_empty(), "{:?}", tags(oldest));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn tagging_off_leaves_tags_alone() {
+    let (_d, store, sim) = setup().await;
+    let mut dest = store.configuration("NS").unwrap().unwrap();
+    dest.parameters = json!({"is_pull_required": "No", "enable_tagging": "no"});
+    store.update_configuration(&dest).unwrap();
+    share_all(&store, &connector(), &clock, "w1", None)
+        .await
+        .unwrap();
+    assert!(store.indicator("2001:db8::1").unwrap().unwrap().sources[0]
+        .tags
+        .is_empty());
+    assert!(store
+        .tags()
+        .unwrap()
+        .iter()
+        .all(|t| t.name != "Invalid host"));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn two_lists_of_one_source_and_destination_keep_their_own_statuses() {
+    let (_d, store, sim) = setup().await;
+    let mut domains = BusinessRule::new(
+        "Domains",
+        RuleFilters {
+            query: String::new(),
+            mongo: json!({"type": "domain"}).to_string(),
+        },
+    );
+    domains.shared_with = BTreeMap::from([(
+        "DW".to_string(),
+        BTreeMap::from([(
+            "NS".to_string(),
+            vec![Action {
+                label: "Add to URL List".into(),
+                value: "url".into(),
+                parameters: json!({"list": "create", "name": "ce-domains", "url_list_type": "Exact"}),
+            }],
+        )]),
+    )]);
+    store.insert_business_rule(&domains).unwrap();
+    for _ in 0..2 {
+        share_all(&store, &connector(), &clock, "w1", None)
+            .await
+            .unwrap();
+        let ind = store.indicator("evil.example").unwrap().unwrap();
+        let shared: Vec<_> = ind.sources[0]
+            .destinations
+            .iter()
+            .filter(|d| d.name == "NS" && d.status == DestinationStatus::Shared)
+            .collect();
+        assert_eq!(
+            shared.len(),
+            2,
+            "one status per list: {:?}",
+            ind.sources[0].destinations
+        );
+    }
+    assert_eq!(
+        sim.state().deployed_urls("ce-domains").unwrap(),
+        vec!["evil.example"]
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_destination_with_nothing_to_share_is_recorded_so_schedulers_wait() {
+    let (_d, store, sim) = setup().await;
+    store
+        .insert_configuration(&config("Idle", PluginKind::Netskope, Some("Prod")))
+        .unwrap();
+    let only = vec!["Idle".to_string(), "No such".to_string()];
+    let reports = share_all(&store, &connector(), &clock, "w1", Some(&only))
+        .await
+        .unwrap();
+    assert!(reports.is_empty());
+    let run = store.configuration("Idle").unwrap().unwrap().share;
+    assert_eq!(run.last_run_at, Some(now()));
+    assert!(run.message.unwrap().starts_with("nothing to share"));
+    assert!(sim.state().requests().is_empty());
     sim.shutdown().await;
 }

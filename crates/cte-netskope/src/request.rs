@@ -4,21 +4,15 @@
 
 use std::fmt;
 
+use cte_core::push;
 use cte_core::tenant::{AlertType, IteratorOp, UrlListPatch, UrlListType};
 use reqwest::Method;
-use serde::Serialize;
 
 use crate::settings::Secret;
 
-/// Path of the URL-list collection.
-pub const URL_LIST_PATH: &str = "/api/v2/policy/urllist";
-/// Path of the URL-list deploy. Netskope's released SDK and CLI post to `/api/v2/policy/deploy`,
-/// which does not exist on a real tenant; CE's plugin and the gateway spec use this one.
-pub const URL_LIST_DEPLOY_PATH: &str = "/api/v2/policy/urllist/deploy";
-/// Path of the v1 file-hash-list update.
-pub const FILE_HASH_LIST_PATH: &str = "/api/v1/updateFileHashList";
-/// What a hash-list preview shows in place of the v1 token.
-pub const REDACTED_TOKEN: &str = "***";
+pub use cte_core::push::{
+    FILE_HASH_LIST_PATH, REDACTED_TOKEN, URL_LIST_DEPLOY_PATH, URL_LIST_PATH,
+};
 
 /// The tenant endpoint a request uses, as the REST API v2 token page lists endpoints; it is what
 /// a 403 message tells the user to grant.
@@ -207,71 +201,27 @@ impl TenantRequest {
     }
 }
 
-#[derive(Serialize)]
-struct UrlListData<'a> {
-    urls: &'a [String],
-    #[serde(rename = "type")]
-    list_type: &'static str,
-}
-
-#[derive(Serialize)]
-struct PatchBody<'a> {
-    data: UrlListData<'a>,
-}
-
-#[derive(Serialize)]
-struct NamedBody<'a> {
-    name: &'a str,
-    data: UrlListData<'a>,
-}
-
-#[derive(Serialize)]
-struct HashListBody<'a> {
-    name: &'a str,
-    list: &'a str,
-    token: &'a str,
-}
-
-fn to_json(value: &impl Serialize) -> Vec<u8> {
-    // Serializing these structs of strings cannot fail.
-    serde_json::to_vec(value).unwrap_or_default()
-}
-
 /// Body of the URL-list PATCH (append, replace, remove):
 /// `{"data":{"urls":[...],"type":"exact"|"regex"}}`, compact, entries in the order given.
+/// The byte format is `cte_core::push`'s, which the engine's preview renders too.
 pub fn url_list_body(urls: &[String], list_type: UrlListType) -> Vec<u8> {
-    to_json(&PatchBody {
-        data: UrlListData {
-            urls,
-            list_type: list_type.as_str(),
-        },
-    })
+    push::url_list_body(urls, list_type)
 }
 
 /// Body of URL-list create (POST) and update (PUT):
 /// `{"name":...,"data":{"urls":[...],"type":...}}`, compact, entries in the order given.
 pub fn named_url_list_body(name: &str, urls: &[String], list_type: UrlListType) -> Vec<u8> {
-    to_json(&NamedBody {
-        name,
-        data: UrlListData {
-            urls,
-            list_type: list_type.as_str(),
-        },
-    })
+    push::named_url_list_body(name, urls, list_type)
 }
 
 /// The `list` value of the v1 hash-list body: the hashes joined by commas, in the order given.
 pub fn hash_list_value(hashes: &[String]) -> String {
-    hashes.join(",")
+    push::hash_list_value(hashes)
 }
 
 /// Body of the v1 hash-list replace: `{"name":...,"list":"h1,h2,...","token":...}`.
 pub fn hash_list_body(name: &str, hashes: &[String], v1_token: &Secret) -> Vec<u8> {
-    to_json(&HashListBody {
-        name,
-        list: &hash_list_value(hashes),
-        token: v1_token.expose(),
-    })
+    push::hash_list_body(name, hashes, v1_token.expose())
 }
 
 /// [`hash_list_body`] with the token replaced by [`REDACTED_TOKEN`], for showing to users. It

@@ -135,7 +135,7 @@ fn load_sources(tx: &Transaction<'_>, id: i64) -> StoreResult<Vec<SourceRecord>>
     let mut stmt = tx
         .prepare_cached(
             "SELECT source, destination, status, reason FROM source_destinations
-             WHERE indicator_id = ?1 ORDER BY source, destination",
+             WHERE indicator_id = ?1 ORDER BY source, destination, list_kind, list_name",
         )
         .map_err(sql)?;
     let mut rows = stmt.query([id]).map_err(sql)?;
@@ -401,6 +401,24 @@ pub(crate) fn list(tx: &Transaction<'_>, q: &ListQuery) -> StoreResult<Vec<Indic
     params.push(Value::Integer(q.skip.min(i64::MAX as u64) as i64));
     let text =
         format!("SELECT i.id FROM indicators i WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?");
+    let ids = select_ids(tx, &text, params)?;
+    load_many(tx, &ids)
+}
+
+/// Every indicator `filter` selects that `source` reported, newest `lastSeen` of that source first
+/// (the order of the share candidates).
+pub(crate) fn of_source(
+    tx: &Transaction<'_>,
+    filter: &Filter,
+    source: &str,
+) -> StoreResult<Vec<Indicator>> {
+    let mut params: Vec<Value> = vec![Value::Text(source.to_string())];
+    let cond = filter_sql::compile(filter, &mut params);
+    let text = format!(
+        "SELECT i.id FROM indicators i
+         JOIN indicator_sources s ON s.indicator_id = i.id AND s.source = ?
+         WHERE {cond} ORDER BY s.last_seen DESC, i.id DESC"
+    );
     let ids = select_ids(tx, &text, params)?;
     load_many(tx, &ids)
 }

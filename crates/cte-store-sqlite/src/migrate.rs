@@ -9,7 +9,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_tenants.sql"),
     include_str!("../migrations/0003_business_rules.sql"),
     include_str!("../migrations/0004_share.sql"),
-    include_str!("../migrations/0005_source_index_by_id.sql"),
+    include_str!("../migrations/0005_share_explain.sql"),
+    include_str!("../migrations/0006_source_index_by_id.sql"),
 ];
 
 /// Brings the schema of `conn` up to date. A shipped migration file is never edited; changes come

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use cte_core::filter::Filter;
 use cte_core::indicator::{DestinationStatus, IndicatorKind};
-use cte_core::share::{ListKind, ListRef, ListState, PushAck, ShareCandidate};
+use cte_core::share::{ListHolding, ListRef, ListState, PushAck, ShareCandidate, ShareRecord};
 use cte_core::{StoreError, StoreResult};
 use rusqlite::types::Value;
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -102,14 +102,6 @@ pub(crate) fn begin_push(
     Ok(tx.last_insert_rowid())
 }
 
-fn kinds_of(kind: ListKind) -> Vec<&'static str> {
-    IndicatorKind::ALL
-        .into_iter()
-        .filter(|k| kind.accepts(*k))
-        .map(|k| k.as_str())
-        .collect()
-}
-
 pub(crate) fn ack_push(
     tx: &Transaction<'_>,
     ack: &PushAck<'_>,
@@ -144,8 +136,7 @@ pub(crate) fn ack_push(
     )
     .map_err(sql)?;
 
-    // Statuses: the listed outcomes replace this source/destination's rows for the list's kinds.
-    let kinds = serde_json::to_string(&kinds_of(ack.list_kind)).expect("strings serialize");
+    // Statuses: the listed outcomes replace this list's rows for this source and destination.
     tx.execute(
         "CREATE TEMP TABLE IF NOT EXISTS share_touched (indicator_id INTEGER PRIMARY KEY)",
         [],
@@ -155,15 +146,15 @@ pub(crate) fn ack_push(
         .map_err(sql)?;
     tx.execute(
         "INSERT OR IGNORE INTO temp.share_touched (indicator_id)
-         SELECT d.indicator_id FROM source_destinations d JOIN indicators i ON i.id = d.indicator_id
-         WHERE d.source = ?1 AND d.destination = ?2 AND i.type IN (SELECT value FROM json_each(?3))",
-        params![ack.source, ack.destination, kinds],
+         SELECT indicator_id FROM source_destinations
+         WHERE source = ?1 AND destination = ?2 AND list_tenant = ?3 AND list_kind = ?4 AND list_name = ?5",
+        params![ack.source, ack.destination, list.tenant, list.kind, list.list],
     )
     .map_err(sql)?;
     tx.execute(
-        "DELETE FROM source_destinations WHERE source = ?1 AND destination = ?2
-         AND indicator_id IN (SELECT indicator_id FROM temp.share_touched)",
-        params![ack.source, ack.destination],
+        "DELETE FROM source_destinations
+         WHERE source = ?1 AND destination = ?2 AND list_tenant = ?3 AND list_kind = ?4 AND list_name = ?5",
+        params![ack.source, ack.destination, list.tenant, list.kind, list.list],
     )
     .map_err(sql)?;
     {
@@ -175,10 +166,12 @@ pub(crate) fn ack_push(
             .map_err(sql)?;
         let mut upsert = tx
             .prepare_cached(
-                "INSERT INTO source_destinations (indicator_id, source, destination, status, reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT(indicator_id, source, destination) DO UPDATE SET
-                    status = excluded.status, reason = excluded.reason",
+                "INSERT INTO source_destinations (indicator_id, source, destination, status, reason,
+                    rule, list_tenant, list_kind, list_name, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT(indicator_id, source, destination, list_tenant, list_kind, list_name)
+                 DO UPDATE SET status = excluded.status, reason = excluded.reason,
+                    rule = excluded.rule, updated_at = excluded.updated_at",
             )
             .map_err(sql)?;
         let mut touch = tx
@@ -201,7 +194,12 @@ pub(crate) fn ack_push(
                     ack.source,
                     ack.destination,
                     o.status.as_str(),
-                    o.reason
+                    o.reason,
+                    ack.rule,
+                    list.tenant,
+                    list.kind,
+                    list.list,
+                    ms(now)
                 ])
                 .map_err(sql)?;
             touch.execute([id]).map_err(sql)?;
@@ -220,6 +218,90 @@ pub(crate) fn ack_push(
     tx.execute("DELETE FROM temp.share_touched", [])
         .map_err(sql)?;
     Ok(())
+}
+
+pub(crate) fn records(tx: &Transaction<'_>, value: &str) -> StoreResult<Vec<ShareRecord>> {
+    type Raw = (
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+    );
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT d.source, d.destination, d.status, d.reason, d.rule, d.list_tenant, d.list_kind,
+                    d.list_name, d.updated_at
+             FROM source_destinations d JOIN indicators i ON i.id = d.indicator_id
+             WHERE i.value = ?1 ORDER BY d.source, d.destination",
+        )
+        .map_err(sql)?;
+    let rows: Vec<Raw> = stmt
+        .query_map([value], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+            ))
+        })
+        .map_err(sql)?
+        .collect::<Result<_, _>>()
+        .map_err(sql)?;
+    rows.into_iter()
+        .map(
+            |(source, destination, status, reason, rule, tenant, kind, list, at)| {
+                let status: DestinationStatus = status
+                    .parse()
+                    .map_err(|e: String| StoreError::from(SqliteError::Corrupt(e)))?;
+                let list = match (tenant, kind, list) {
+                    (Some(tenant), Some(kind), Some(list)) => Some(ListRef { tenant, kind, list }),
+                    _ => None,
+                };
+                Ok(ShareRecord {
+                    source,
+                    destination,
+                    status,
+                    reason,
+                    rule,
+                    list,
+                    at: at.map(time),
+                })
+            },
+        )
+        .collect()
+}
+
+pub(crate) fn lists_holding(tx: &Transaction<'_>, value: &str) -> StoreResult<Vec<ListHolding>> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT s.tenant, s.kind, s.list, s.updated_at FROM share_state s
+             WHERE EXISTS (SELECT 1 FROM json_each(s.content) e WHERE e.value = ?1)
+             ORDER BY s.tenant, s.kind, s.list",
+        )
+        .map_err(sql)?;
+    let rows = stmt
+        .query_map([value], |r| {
+            Ok(ListHolding {
+                list: ListRef {
+                    tenant: r.get(0)?,
+                    kind: r.get(1)?,
+                    list: r.get(2)?,
+                },
+                at: time(r.get(3)?),
+            })
+        })
+        .map_err(sql)?;
+    rows.collect::<Result<_, _>>().map_err(sql)
 }
 
 pub(crate) fn try_lease(

@@ -862,6 +862,18 @@ impl Store for SqliteStore {
         self.read(|tx| crate::share::candidates(tx, filter, source))
     }
 
+    fn source_indicators(&self, filter: &Filter, source: &str) -> StoreResult<Vec<Indicator>> {
+        self.read(|tx| indicators::of_source(tx, filter, source))
+    }
+
+    fn share_records(&self, value: &str) -> StoreResult<Vec<cte_core::share::ShareRecord>> {
+        self.read(|tx| crate::share::records(tx, value))
+    }
+
+    fn lists_holding(&self, value: &str) -> StoreResult<Vec<cte_core::share::ListHolding>> {
+        self.read(|tx| crate::share::lists_holding(tx, value))
+    }
+
     fn list_state(
         &self,
         list: &cte_core::share::ListRef,
