@@ -211,6 +211,11 @@ async fn the_seed_story_ends_with_the_right_lists_and_honest_statuses() {
         false,
     )
     .unwrap();
+    // As in CE, a reported IoC is pending for the destinations its source is shared to...
+    assert_eq!(
+        status(&store, "new.example").unwrap().0,
+        DestinationStatus::Pending
+    );
     share_all(&store, &connector(), &clock, "w1", None)
         .await
         .unwrap();
@@ -219,6 +224,14 @@ async fn the_seed_story_ends_with_the_right_lists_and_honest_statuses() {
         .requests()
         .iter()
         .any(|r| r.path.ends_with("/append")));
+    // ...until the share settles it.
+    let dests = store.indicator("new.example").unwrap().unwrap().sources[0]
+        .destinations
+        .clone();
+    assert!(
+        dests.iter().all(|d| d.status == DestinationStatus::Shared),
+        "{dests:?}"
+    );
     store.set_retracted("evil.example", "DW", true).unwrap();
     share_all(&store, &connector(), &clock, "w1", None)
         .await

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use cte_core::filter::Filter;
-use cte_core::indicator::{Destination, Indicator, IndicatorKind, Severity, SourceRecord};
+use cte_core::indicator::{
+    Destination, DestinationStatus, Indicator, IndicatorKind, Severity, SourceRecord,
+};
 use cte_core::query::{ListQuery, Locator, SortKey};
 use cte_core::reconcile::merge;
 use cte_core::store::{IngestBatch, TagUsage};
@@ -182,6 +184,7 @@ pub(crate) fn ingest(tx: &Transaction<'_>, batch: &IngestBatch<'_>) -> StoreResu
     };
     let mut out: Vec<Indicator> = Vec::new();
     let mut position: HashMap<String, usize> = HashMap::new();
+    let mut destinations_of: HashMap<String, Vec<String>> = HashMap::new();
     for obs in batch.observations {
         let policy = batch.policies.get(&obs.source).ok_or_else(|| {
             StoreError::Invalid(format!(
@@ -212,6 +215,7 @@ pub(crate) fn ingest(tx: &Transaction<'_>, batch: &IngestBatch<'_>) -> StoreResu
             batch.report,
             batch.now,
         );
+        let mut merged = merged;
         let id = write_head(tx, id, &merged)?;
         let seq = merged
             .sources
@@ -219,6 +223,16 @@ pub(crate) fn ingest(tx: &Transaction<'_>, batch: &IngestBatch<'_>) -> StoreResu
             .position(|s| s.source == obs.source)
             .expect("merge keeps the reporting source");
         write_source(tx, id, seq, &merged.sources[seq], stored_tags.as_deref())?;
+        if !destinations_of.contains_key(&obs.source) {
+            let names = sharing_destinations(tx, &obs.source)?;
+            destinations_of.insert(obs.source.clone(), names);
+        }
+        mark_pending(
+            tx,
+            id,
+            &mut merged.sources[seq],
+            &destinations_of[&obs.source],
+        )?;
         if batch.return_indicators {
             match position.get(&merged.value) {
                 Some(&i) => out[i] = merged,
@@ -282,6 +296,52 @@ fn write_head(tx: &Transaction<'_>, id: Option<i64>, ind: &Indicator) -> StoreRe
 /// Writes one source record. `stored_tags` are the record's tags as stored before (`None` when the
 /// record is new): tag rows are only written where they changed, and an append (what
 /// reconciliation does unless the source overwrites tags) only inserts the new ones.
+/// The destinations some business rule shares this source's IoCs to.
+fn sharing_destinations(tx: &Transaction<'_>, source: &str) -> StoreResult<Vec<String>> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT DISTINCT destination FROM sharing_configurations WHERE source = ?1 ORDER BY destination",
+        )
+        .map_err(sql)?;
+    let rows = stmt.query_map([source], |r| r.get(0)).map_err(sql)?;
+    rows.collect::<Result<_, _>>().map_err(sql)
+}
+
+/// As CE does on every report, marks the record `pending` for each destination its source is
+/// shared to, until the next share cycle for that destination settles it (the pending entry has
+/// no list; the share cycle's acknowledgement removes it).
+fn mark_pending(
+    tx: &Transaction<'_>,
+    id: i64,
+    record: &mut SourceRecord,
+    destinations: &[String],
+) -> StoreResult<()> {
+    if destinations.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO source_destinations (indicator_id, source, destination, status)
+             VALUES (?1, ?2, ?3, 'pending')",
+        )
+        .map_err(sql)?;
+    for d in destinations {
+        stmt.execute(params![id, record.source, d]).map_err(sql)?;
+        let already = record
+            .destinations
+            .iter()
+            .any(|x| &x.name == d && x.status == DestinationStatus::Pending);
+        if !already {
+            record.destinations.push(Destination {
+                name: d.clone(),
+                status: DestinationStatus::Pending,
+                reason: None,
+            });
+        }
+    }
+    Ok(())
+}
+
 fn write_source(
     tx: &Transaction<'_>,
     id: i64,

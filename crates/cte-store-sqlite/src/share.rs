@@ -157,6 +157,13 @@ pub(crate) fn ack_push(
         params![ack.source, ack.destination, list.tenant, list.kind, list.list],
     )
     .map_err(sql)?;
+    // A share for this source and destination has run: the `pending` marks set at ingest are settled.
+    tx.execute(
+        "DELETE FROM source_destinations
+         WHERE source = ?1 AND destination = ?2 AND list_name = '' AND status = 'pending'",
+        params![ack.source, ack.destination],
+    )
+    .map_err(sql)?;
     {
         let mut id_of = tx
             .prepare_cached(
