@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use cte_core::config::PluginKind;
+use cte_core::config::{Configuration, PluginKind, RunStatus};
 use cte_core::store::Store;
 use cte_engine::age::age_cycle;
 use cte_engine::pull::{pull_all, PullOptions};
@@ -251,36 +251,24 @@ async fn run_loop(
                 last_age = Some(now);
             }
         }
-        let due: Vec<String> = store
+        let netskope: Vec<_> = store
             .configurations()?
             .into_iter()
             .filter(|c| c.plugin == PluginKind::Netskope && c.active)
-            .filter(|c| {
-                let every = chrono::Duration::seconds(
-                    (c.poll_interval
-                        .saturating_mul(c.poll_interval_unit.seconds())) as i64,
-                );
-                c.pull.last_run_at.is_none_or(|t| t + every <= now)
-            })
-            .map(|c| c.name)
             .collect();
+        let due_by = |run: fn(&Configuration) -> &RunStatus| -> Vec<String> {
+            netskope
+                .iter()
+                .filter(|c| c.is_due(run(c), now))
+                .map(|c| c.name.clone())
+                .collect()
+        };
+        let due = due_by(|c| &c.pull);
+        let share_due = due_by(|c| &c.share);
         if !due.is_empty() {
             let reports = pull_all(store, connector, &clock, options, stop, Some(&due)).await?;
             all_ok &= reports.iter().all(|r| r.outcome.is_ok());
         }
-        let share_due: Vec<String> = store
-            .configurations()?
-            .into_iter()
-            .filter(|c| c.plugin == PluginKind::Netskope && c.active)
-            .filter(|c| {
-                let every = chrono::Duration::seconds(
-                    (c.poll_interval
-                        .saturating_mul(c.poll_interval_unit.seconds())) as i64,
-                );
-                c.share.last_run_at.is_none_or(|t| t + every <= now)
-            })
-            .map(|c| c.name)
-            .collect();
         if !share_due.is_empty() && !stop.load(Ordering::Relaxed) {
             all_ok &= share_once(store, connector, Some(&share_due)).await?;
         }

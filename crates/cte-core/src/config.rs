@@ -123,6 +123,20 @@ impl Configuration {
         }
     }
 
+    /// The poll interval as a duration.
+    pub fn poll_every(&self) -> chrono::Duration {
+        let secs = self
+            .poll_interval
+            .saturating_mul(self.poll_interval_unit.seconds());
+        chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX / 1000))
+    }
+
+    /// Whether a run last recorded in `last` is due again at `now` (never run: due).
+    pub fn is_due(&self, last: &RunStatus, now: DateTime<Utc>) -> bool {
+        last.last_run_at
+            .is_none_or(|t| t + self.poll_every() <= now)
+    }
+
     /// Checks the fields CE checks on save, returning a message naming the first bad one.
     pub fn validate(&self) -> Result<(), String> {
         validate_configuration_name(&self.name)?;

@@ -169,19 +169,22 @@ pub(crate) fn load_by_value(tx: &Transaction<'_>, value: &str) -> StoreResult<Op
 }
 
 /// Reconciles each observation with what is stored and writes the result back.
+/// The global CTE settings as stored (defaults when never saved).
+pub(crate) fn read_settings(tx: &Transaction<'_>) -> StoreResult<cte_core::config::CteSettings> {
+    let v: Option<String> = tx
+        .query_row("SELECT value FROM settings WHERE key = 'cte'", [], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(sql)?;
+    match v {
+        Some(t) => serde_json::from_str(&t).map_err(|e| corrupt(format!("settings: {e}"))),
+        None => Ok(cte_core::config::CteSettings::default()),
+    }
+}
+
 pub(crate) fn ingest(tx: &Transaction<'_>, batch: &IngestBatch<'_>) -> StoreResult<Vec<Indicator>> {
-    let settings = {
-        let v: Option<String> = tx
-            .query_row("SELECT value FROM settings WHERE key = 'cte'", [], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(sql)?;
-        match v {
-            Some(t) => serde_json::from_str(&t).map_err(|e| corrupt(format!("settings: {e}")))?,
-            None => cte_core::config::CteSettings::default(),
-        }
-    };
+    let settings = read_settings(tx)?;
     let mut out: Vec<Indicator> = Vec::new();
     let mut position: HashMap<String, usize> = HashMap::new();
     let mut destinations_of: HashMap<String, Vec<String>> = HashMap::new();
@@ -207,7 +210,7 @@ pub(crate) fn ingest(tx: &Transaction<'_>, batch: &IngestBatch<'_>) -> StoreResu
             }
             stored_tags = old.source(&obs.source).map(|s| s.tags.clone());
         }
-        let merged = merge(
+        let mut merged = merge(
             existing,
             obs,
             policy,
@@ -215,7 +218,6 @@ pub(crate) fn ingest(tx: &Transaction<'_>, batch: &IngestBatch<'_>) -> StoreResu
             batch.report,
             batch.now,
         );
-        let mut merged = merged;
         let id = write_head(tx, id, &merged)?;
         let seq = merged
             .sources

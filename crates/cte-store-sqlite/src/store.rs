@@ -342,19 +342,7 @@ fn save_checkpoint(tx: &rusqlite::Transaction<'_>, c: &PullCheckpoint) -> StoreR
 
 impl Store for SqliteStore {
     fn settings(&self) -> StoreResult<CteSettings> {
-        self.read(|tx| {
-            let v: Option<String> = tx
-                .query_row("SELECT value FROM settings WHERE key = 'cte'", [], |r| {
-                    r.get(0)
-                })
-                .optional()
-                .map_err(sql)?;
-            match v {
-                None => Ok(CteSettings::default()),
-                Some(text) => serde_json::from_str(&text)
-                    .map_err(|e| StoreError::from(SqliteError::Corrupt(format!("settings: {e}")))),
-            }
-        })
+        self.read(indicators::read_settings)
     }
 
     fn update_settings(&self, settings: &CteSettings) -> StoreResult<()> {
