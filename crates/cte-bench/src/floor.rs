@@ -29,13 +29,7 @@ impl Floor {
         let path = dir.path().join("floor.db");
         drop(cte_store_sqlite::SqliteStore::open(&path)?);
         let conn = Connection::open(&path)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
-             PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = 5000;
-             PRAGMA cache_size = -32768;",
-        )?;
+        conn.execute_batch(cte_store_sqlite::PRAGMAS)?;
         for tag in gen::TAGS {
             conn.execute(
                 "INSERT INTO tags (name, color) VALUES (?1, '#5E6AD2')",
@@ -51,8 +45,8 @@ impl Floor {
         let tx = self.conn.transaction()?;
         {
             let mut ind = tx.prepare_cached(
-                "INSERT INTO indicators (value, type, test, safe, active, expires_at, internal_hits, external_hits, shared_with)
-                 VALUES (?1, ?2, 0, 0, 1, ?3, 0, 1, '[]')",
+                "INSERT INTO indicators (value, type, test, safe, active, expires_at, internal_hits, external_hits, shared_with, value_key)
+                 VALUES (?1, ?2, 0, 0, 1, ?3, 0, 1, '[]', ?4)",
             )?;
             let mut src = tx.prepare_cached(
                 "INSERT INTO indicator_sources (indicator_id, source, seq, first_seen, last_seen, reputation, severity,
@@ -63,7 +57,12 @@ impl Floor {
                 "INSERT INTO source_tags (indicator_id, source, tag, seq) VALUES (?1, ?2, ?3, ?4)",
             )?;
             for r in rows {
-                ind.execute(params![r.value, r.kind, EXPIRES_AT_MS])?;
+                ind.execute(params![
+                    r.value,
+                    r.kind,
+                    EXPIRES_AT_MS,
+                    cte_store_sqlite::value_key(&r.value)
+                ])?;
                 let id = tx.last_insert_rowid();
                 let severity = ["unknown", "low", "medium", "high", "critical"]
                     .iter()

@@ -19,6 +19,7 @@ use cte_core::indicator::Severity;
 use rusqlite::types::Value;
 
 use crate::rows::ms;
+use crate::value_key::value_key;
 
 /// Returns a SQL boolean expression over `indicators i`; values are appended to `params` and
 /// referenced as plain `?`, in order. `Filter::all()` gives `1`.
@@ -65,7 +66,7 @@ fn chain<C>(
 
 fn root(c: &Cond, p: &mut Vec<Value>) -> String {
     match c {
-        Cond::Value(t) => string("i.value", t, p),
+        Cond::Value(t) => value(t, p),
         Cond::Type(t) => string("i.type", t, p),
         Cond::Test(t) => boolean("i.test", t),
         Cond::Safe(t) => boolean("i.safe", t),
@@ -167,6 +168,24 @@ fn string(col: &str, t: &StrTest, p: &mut Vec<Value>) -> String {
                 }
             }
         }
+    }
+}
+
+/// The value text has no index of its own (see `value_key.rs`): equality and `$in` also compare
+/// the lookup key, which is case-insensitive like the equality, so they probe
+/// `indicators_value_key` instead of reading every row.
+fn value(t: &StrTest, p: &mut Vec<Value>) -> String {
+    match t {
+        StrTest::Eq(s) => {
+            p.push(Value::Integer(value_key(s)));
+            format!("(i.value_key = ? AND {})", string("i.value", t, p))
+        }
+        StrTest::In(list) if list.iter().flatten().next().is_some() => {
+            let keys: Vec<i64> = list.iter().flatten().map(|v| value_key(v)).collect();
+            let probe = json_list(serde_json::json!(keys), p);
+            format!("(i.value_key IN {probe} AND {})", string("i.value", t, p))
+        }
+        _ => string("i.value", t, p),
     }
 }
 

@@ -16,6 +16,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use crate::error::{sql, SqliteError};
 use crate::filter_sql;
 use crate::rows::{ms, opt_ms, opt_time, time};
+use crate::value_key::value_key;
 
 fn corrupt(msg: String) -> StoreError {
     StoreError::from(SqliteError::Corrupt(msg))
@@ -78,17 +79,56 @@ fn load_by_id(tx: &Transaction<'_>, id: i64) -> StoreResult<Option<Indicator>> {
 fn load_with_id(tx: &Transaction<'_>, value: &str) -> StoreResult<Option<(i64, Indicator)>> {
     let mut stmt = tx
         .prepare_cached(&format!(
-            "SELECT {HEAD_COLUMNS} FROM indicators WHERE value = ?1"
+            "SELECT {HEAD_COLUMNS} FROM indicators WHERE value_key = ?2 AND value = ?1"
         ))
         .map_err(sql)?;
     let head = stmt
-        .query_row([value], head_from_row)
+        .query_row(params![value, value_key(value)], head_from_row)
         .optional()
         .map_err(sql)?;
     match head {
         Some(head) => Ok(Some(finish_load(tx, head)?)),
         None => Ok(None),
     }
+}
+
+/// A head as read by [`head_from_row`].
+type Head = (i64, Indicator, String, String);
+
+/// The heads of those of `values` that are stored, by value, with one query: the keys travel as
+/// one JSON array, which SQLite sorts before probing the key index, so the probes walk the index in
+/// order instead of jumping about it once per value.
+fn heads_of<'v>(
+    tx: &Transaction<'_>,
+    values: impl Iterator<Item = &'v str>,
+) -> StoreResult<HashMap<String, Head>> {
+    let mut wanted: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut keys = String::from("[");
+    for v in values {
+        if wanted.insert(v) {
+            if keys.len() > 1 {
+                keys.push(',');
+            }
+            keys.push_str(&value_key(v).to_string());
+        }
+    }
+    keys.push(']');
+    let mut stmt = tx
+        .prepare_cached(&format!(
+            "SELECT {HEAD_COLUMNS} FROM indicators
+             WHERE value_key IN (SELECT value FROM json_each(?1))"
+        ))
+        .map_err(sql)?;
+    let mut rows = stmt.query([keys]).map_err(sql)?;
+    let mut out = HashMap::new();
+    while let Some(r) = rows.next().map_err(sql)? {
+        let head = head_from_row(r).map_err(sql)?;
+        // A key shared with some other stored value is not a match.
+        if wanted.contains(head.1.value.as_str()) {
+            out.insert(head.1.value.clone(), head);
+        }
+    }
+    Ok(out)
 }
 
 fn load_sources(tx: &Transaction<'_>, id: i64) -> StoreResult<Vec<SourceRecord>> {
@@ -157,9 +197,9 @@ fn load_sources(tx: &Transaction<'_>, id: i64) -> StoreResult<Vec<SourceRecord>>
 
 fn id_of(tx: &Transaction<'_>, value: &str) -> StoreResult<Option<i64>> {
     let mut stmt = tx
-        .prepare_cached("SELECT id FROM indicators WHERE value = ?1")
+        .prepare_cached("SELECT id FROM indicators WHERE value_key = ?2 AND value = ?1")
         .map_err(sql)?;
-    stmt.query_row([value], |r| r.get(0))
+    stmt.query_row(params![value, value_key(value)], |r| r.get(0))
         .optional()
         .map_err(sql)
 }
@@ -188,6 +228,10 @@ pub(crate) fn ingest(tx: &Transaction<'_>, batch: &IngestBatch<'_>) -> StoreResu
     let mut out: Vec<Indicator> = Vec::new();
     let mut position: HashMap<String, usize> = HashMap::new();
     let mut destinations_of: HashMap<String, Vec<String>> = HashMap::new();
+    // What was stored before this batch, looked up at once; a value the batch itself wrote is read
+    // back by id, so a repeat within the batch merges with the earlier report.
+    let mut stored = heads_of(tx, batch.observations.iter().map(|o| o.value.as_str()))?;
+    let mut written: HashMap<String, i64> = HashMap::new();
     for obs in batch.observations {
         let policy = batch.policies.get(&obs.source).ok_or_else(|| {
             StoreError::Invalid(format!(
@@ -195,7 +239,14 @@ pub(crate) fn ingest(tx: &Transaction<'_>, batch: &IngestBatch<'_>) -> StoreResu
                 obs.source
             ))
         })?;
-        let (id, existing) = match load_with_id(tx, &obs.value)? {
+        let found = match written.get(&obs.value) {
+            Some(&id) => load_by_id(tx, id)?.map(|ind| (id, ind)),
+            None => match stored.remove(&obs.value) {
+                Some(head) => Some(finish_load(tx, head)?),
+                None => None,
+            },
+        };
+        let (id, existing) = match found {
             Some((id, ind)) => (Some(id), Some(ind)),
             None => (None, None),
         };
@@ -219,6 +270,9 @@ pub(crate) fn ingest(tx: &Transaction<'_>, batch: &IngestBatch<'_>) -> StoreResu
             batch.now,
         );
         let id = write_head(tx, id, &merged)?;
+        if !written.contains_key(&merged.value) {
+            written.insert(merged.value.clone(), id);
+        }
         let seq = merged
             .sources
             .iter()
@@ -274,8 +328,8 @@ fn write_head(tx: &Transaction<'_>, id: Option<i64>, ind: &Indicator) -> StoreRe
         None => {
             let mut stmt = tx
                 .prepare_cached(
-                    "INSERT INTO indicators (value, type, test, safe, active, expires_at, internal_hits, external_hits, shared_with)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    "INSERT INTO indicators (value, type, test, safe, active, expires_at, internal_hits, external_hits, shared_with, value_key)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )
                 .map_err(sql)?;
             stmt.execute(params![
@@ -287,7 +341,8 @@ fn write_head(tx: &Transaction<'_>, id: Option<i64>, ind: &Indicator) -> StoreRe
                 opt_ms(ind.expires_at),
                 ind.internal_hits as i64,
                 ind.external_hits as i64,
-                shared
+                shared,
+                value_key(&ind.value)
             ])
             .map_err(sql)?;
             Ok(tx.last_insert_rowid())
@@ -563,13 +618,13 @@ fn locate(tx: &Transaction<'_>, locator: &Locator) -> StoreResult<(Vec<i64>, Opt
             let mut with_source = tx
                 .prepare_cached(
                     "SELECT i.id FROM indicators i JOIN indicator_sources s ON s.indicator_id = i.id
-                     WHERE i.value = ?1 AND s.source = ?2",
+                     WHERE i.value_key = ?3 AND i.value = ?1 AND s.source = ?2",
                 )
                 .map_err(sql)?;
             for v in values {
                 let id = match source {
                     Some(src) => with_source
-                        .query_row(params![v, src], |r| r.get(0))
+                        .query_row(params![v, src, value_key(v)], |r| r.get(0))
                         .optional()
                         .map_err(sql)?,
                     None => id_of(tx, v)?,

@@ -15,6 +15,8 @@ mod rules;
 mod secrets;
 mod share;
 mod store;
+mod value_key;
 
 pub use error::SqliteError;
-pub use store::SqliteStore;
+pub use store::{SqliteStore, PRAGMAS};
+pub use value_key::value_key;

@@ -1,6 +1,6 @@
 //! Schema migrations: numbered SQL files embedded in the binary, applied in one transaction.
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use crate::error::SqliteError;
 
@@ -11,21 +11,110 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_share.sql"),
     include_str!("../migrations/0005_share_explain.sql"),
     include_str!("../migrations/0006_source_index_by_id.sql"),
+    include_str!("../migrations/0007_value_key.sql"),
 ];
 
 /// Brings the schema of `conn` up to date. A shipped migration file is never edited; changes come
 /// as new files.
+///
+/// Foreign keys are off while migrations run, so a migration can rebuild a parent table (create,
+/// copy, drop, rename: SQLite's documented procedure) without the drop cascading to its children;
+/// before the commit, `foreign_key_check` must find nothing, and they are on again afterwards.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), SqliteError> {
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let result = apply(conn);
+    conn.pragma_update(None, "foreign_keys", true)?;
+    result
+}
+
+fn apply(conn: &mut Connection) -> Result<(), SqliteError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let found: u32 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
     let latest = MIGRATIONS.len() as u32;
     if found > latest {
         return Err(SqliteError::SchemaTooNew { found, latest });
     }
+    if found == latest {
+        return Ok(());
+    }
     for sql in &MIGRATIONS[found as usize..] {
         tx.execute_batch(sql)?;
+    }
+    let broken: Option<String> = tx
+        .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+        .optional()?;
+    if let Some(table) = broken {
+        return Err(SqliteError::Corrupt(format!(
+            "a migration left rows of '{table}' without their parent"
+        )));
     }
     tx.pragma_update(None, "user_version", latest)?;
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database as version 6 left it, with one indicator, its source record and a tag.
+    fn version_6() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        crate::value_key::register(&conn).unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        for sql in &MIGRATIONS[..6] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(
+            "PRAGMA user_version = 6;
+             INSERT INTO tags (name, color) VALUES ('t', '#fff');
+             INSERT INTO indicators (id, value, type, test, safe, active, internal_hits, external_hits)
+                 VALUES (41, 'Evil.example', 'domain', 0, 0, 1, 0, 1);
+             INSERT INTO indicator_sources (indicator_id, source, seq, first_seen, last_seen,
+                 reputation, severity, comments, extended_information, internal_hits, external_hits)
+                 VALUES (41, 'DW', 0, 1, 2, 5, 3, '', '', 0, 1);
+             INSERT INTO source_tags (indicator_id, source, tag, seq) VALUES (41, 'DW', 't', 0);",
+        )
+        .unwrap();
+        conn
+    }
+
+    #[test]
+    fn rebuilding_indicators_keeps_ids_and_children_and_fills_keys() {
+        let mut conn = version_6();
+        migrate(&mut conn).unwrap();
+        let (id, key): (i64, i64) = conn
+            .query_row(
+                "SELECT id, value_key FROM indicators WHERE value = 'Evil.example'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(id, 41);
+        assert_eq!(key, crate::value_key::value_key("evil.example"));
+        let children: i64 = conn
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM indicator_sources WHERE indicator_id = 41)
+                      + (SELECT COUNT(*) FROM source_tags WHERE indicator_id = 41)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(children, 2, "the drop of the old table must not cascade");
+        let fk: bool = conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .unwrap();
+        assert!(fk, "foreign keys are on again after migrating");
+        // The foreign key still points at the rebuilt table: deleting cascades.
+        conn.execute("DELETE FROM indicators WHERE id = 41", [])
+            .unwrap();
+        let left: i64 = conn
+            .query_row("SELECT COUNT(*) FROM source_tags", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0);
+        let version: u32 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+    }
 }

@@ -14,6 +14,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use crate::error::{sql, SqliteError};
 use crate::filter_sql;
 use crate::rows::{ms, time};
+use crate::value_key::value_key;
 
 pub(crate) fn candidates(
     tx: &Transaction<'_>,
@@ -168,7 +169,7 @@ pub(crate) fn ack_push(
         let mut id_of = tx
             .prepare_cached(
                 "SELECT i.id FROM indicators i JOIN indicator_sources s ON s.indicator_id = i.id
-                 WHERE i.value = ?1 AND s.source = ?2",
+                 WHERE i.value_key = ?3 AND i.value = ?1 AND s.source = ?2",
             )
             .map_err(sql)?;
         let mut upsert = tx
@@ -189,7 +190,9 @@ pub(crate) fn ack_push(
             let id: Option<i64> = match ids.get(o.value.as_str()) {
                 Some(id) => Some(*id),
                 None => id_of
-                    .query_row(params![o.value, ack.source], |r| r.get(0))
+                    .query_row(params![o.value, ack.source, value_key(&o.value)], |r| {
+                        r.get(0)
+                    })
                     .optional()
                     .map_err(sql)?,
             };
@@ -244,11 +247,11 @@ pub(crate) fn records(tx: &Transaction<'_>, value: &str) -> StoreResult<Vec<Shar
             "SELECT d.source, d.destination, d.status, d.reason, d.rule, d.list_tenant, d.list_kind,
                     d.list_name, d.updated_at
              FROM source_destinations d JOIN indicators i ON i.id = d.indicator_id
-             WHERE i.value = ?1 ORDER BY d.source, d.destination",
+             WHERE i.value_key = ?2 AND i.value = ?1 ORDER BY d.source, d.destination",
         )
         .map_err(sql)?;
     let rows: Vec<Raw> = stmt
-        .query_map([value], |r| {
+        .query_map(params![value, value_key(value)], |r| {
             Ok((
                 r.get(0)?,
                 r.get(1)?,

@@ -489,3 +489,39 @@ fn reingest_keeps_tag_order_through_appends_gaps_and_overwrites() {
     assert_eq!(tags(&s), vec!["x", "a"]);
     assert_eq!(out[0].sources[0].tags, tags(&s));
 }
+
+#[test]
+fn a_value_sharing_another_values_lookup_key_stays_separate() {
+    let (d, s) = store();
+    ingest(&s, &[obs("a.example", IndicatorKind::Domain, "DW", &[], 1)]);
+    // A forged row for another value under the key of "c.example": 64-bit keys collide too rarely
+    // to find a real pair, and this is what a collision looks like to a lookup.
+    let raw = rusqlite::Connection::open(d.path().join("cte.db")).unwrap();
+    raw.execute(
+        "INSERT INTO indicators (value, value_key, type, test, safe, active, internal_hits, external_hits)
+         VALUES ('b.example', ?1, 'domain', 0, 0, 1, 0, 1)",
+        [cte_store_sqlite::value_key("c.example")],
+    )
+    .unwrap();
+    drop(raw);
+
+    let out = ingest(
+        &s,
+        &[obs("c.example", IndicatorKind::Domain, "Other", &[], 2)],
+    );
+    assert_eq!(out[0].value, "c.example");
+    assert_eq!(out[0].sources.len(), 1, "not merged into b.example");
+    assert_eq!(s.count_indicators(&Filter::all()).unwrap(), 3);
+    let by_value = cte_core::filter::parse_json(r#"{"value": "C.Example"}"#).unwrap();
+    let found = s
+        .list_indicators(&ListQuery {
+            filter: by_value,
+            ..all(10)
+        })
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].value, "c.example");
+    let listed =
+        cte_core::filter::parse_json(r#"{"value": {"$in": ["c.example", "a.example"]}}"#).unwrap();
+    assert_eq!(s.count_indicators(&listed).unwrap(), 2);
+}

@@ -180,8 +180,8 @@ fn generate(rng: &mut Rng, i: usize) -> Generated {
 
 fn insert(tx: &rusqlite::Transaction<'_>, g: &Generated) -> StoreResult<()> {
     tx.execute(
-        "INSERT INTO indicators (value, type, test, safe, active, expires_at, internal_hits, external_hits, shared_with)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO indicators (value, type, test, safe, active, expires_at, internal_hits, external_hits, shared_with, value_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             g.value,
             g.kind.as_str(),
@@ -191,7 +191,8 @@ fn insert(tx: &rusqlite::Transaction<'_>, g: &Generated) -> StoreResult<()> {
             opt_ms(g.expires_at),
             g.internal_hits,
             g.external_hits,
-            serde_json::to_string(&g.shared_with).unwrap()
+            serde_json::to_string(&g.shared_with).unwrap(),
+            crate::value_key::value_key(&g.value)
         ],
     )
     .map_err(sql)?;

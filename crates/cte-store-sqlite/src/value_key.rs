@@ -1,0 +1,76 @@
+//! The lookup key of an indicator value: a 64-bit FNV-1a hash of the value with ASCII letters
+//! folded to lower case, stored beside the value in `indicators.value_key` and indexed there.
+//!
+//! Why not an index on the value text: at a million IoCs that index is several times larger than
+//! one on an integer, and since reports arrive in no particular order, every insert lands on a
+//! random page of it. Each committed batch then rewrites most of the index's pages (to the WAL, and
+//! again at checkpoint); a smaller index means fewer pages rewritten. See docs/PERFORMANCE.md.
+//!
+//! The key is not unique: equal keys are told apart by comparing the value itself, so every lookup
+//! is `value_key = ? AND value = ?`. The one writer connection and IMMEDIATE write transactions
+//! keep values unique (ingest looks a value up before inserting it).
+//!
+//! The function is part of the file format: changing it requires a migration that recomputes
+//! every stored key.
+
+use rusqlite::functions::FunctionFlags;
+use rusqlite::Connection;
+
+/// The lookup key of `value` (see the module documentation). Case-insensitive by construction, so
+/// a filter's case-insensitive equality on the value can use the key too.
+pub fn value_key(value: &str) -> i64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut h = OFFSET;
+    for b in value.bytes() {
+        h ^= u64::from(b.to_ascii_lowercase());
+        h = h.wrapping_mul(PRIME);
+    }
+    h as i64
+}
+
+/// Makes [`value_key`] callable from SQL as `cte_value_key(text)` on `conn` (the migration that
+/// introduced the column fills it with this).
+pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
+    conn.create_scalar_function(
+        "cte_value_key",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let value: String = ctx.get(0)?;
+            Ok(value_key(&value))
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_vectors_keep_the_file_format() {
+        // FNV-1a 64 reference values: changing them would orphan every stored key.
+        assert_eq!(value_key(""), 0xcbf2_9ce4_8422_2325_u64 as i64);
+        assert_eq!(value_key("a"), 0xaf63_dc4c_8601_ec8c_u64 as i64);
+        assert_eq!(value_key("foobar"), 0x8594_4171_f739_67e8_u64 as i64);
+    }
+
+    #[test]
+    fn folds_ascii_case_only() {
+        assert_eq!(value_key("Evil.COM"), value_key("evil.com"));
+        assert_ne!(value_key("evil.com"), value_key("evil.con"));
+        assert_ne!(value_key("É"), value_key("é"));
+    }
+
+    #[test]
+    fn sql_function_agrees() {
+        let conn = Connection::open_in_memory().unwrap();
+        register(&conn).unwrap();
+        let k: i64 = conn
+            .query_row("SELECT cte_value_key('https://Example.org/x')", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(k, value_key("https://example.org/x"));
+    }
+}
