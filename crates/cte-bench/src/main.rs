@@ -35,6 +35,10 @@ struct Args {
     /// --quick, else 1 (the full run reports the spread over its 100k segments instead).
     #[arg(long)]
     repeat: Option<u32>,
+    /// POST requests in flight at once during the ingest and the re-post (one connection each);
+    /// with more than one, the ingest also runs once with one request at a time, for comparison.
+    #[arg(long, default_value_t = 2)]
+    clients: usize,
     /// Already stored IoCs re-posted per re-post round (three rounds).
     #[arg(long, default_value_t = 100_000)]
     repost: u64,
@@ -185,7 +189,10 @@ type ListCase = (String, Vec<(&'static str, String)>, bool);
 const LIST_BUDGET: Duration = Duration::from_secs(20);
 
 struct IngestRun {
+    /// Per request, the time from the previous answer to its answer (they add up to the wall time).
     rest: Vec<Duration>,
+    /// Per request, from send to the last byte of the answer.
+    latencies: Vec<Duration>,
     floor: Vec<Duration>,
     idle: Memory,
     after: Memory,
@@ -199,6 +206,7 @@ async fn ingest_run(
     bin: &std::path::Path,
     http: &reqwest::Client,
     rows: u64,
+    clients: usize,
 ) -> anyhow::Result<(IngestRun, Server)> {
     let n_batches = rows.div_ceil(args.batch);
     let mut floor = floor::Floor::new(args.tmp.as_deref())?;
@@ -213,41 +221,49 @@ async fn ingest_run(
     }
     drop(floor);
 
-    let server = Server::start(bin, http, args.tmp.as_deref()).await?;
-    let mut rest_times = Vec::with_capacity(n_batches as usize);
-    let mut response_bytes = 0;
-    let cpu_before = server.cpu_seconds()?;
-    for b in 0..n_batches {
-        let batch = gen::batch(
-            args.seed,
-            b * args.batch,
-            args.batch.min(rows - b * args.batch),
-        );
-        let body = gen::body(&batch);
-        drop(batch);
-        let t0 = Instant::now();
-        response_bytes = server.post_indicators(http, body).await?;
-        rest_times.push(t0.elapsed());
-        if (b + 1) % 10 == 0 {
-            eprint!(
-                "\r  ingest {:>8} rows, last 10 requests {:>9.0} IoCs/s, load {}   ",
-                (b + 1) * args.batch,
-                rate(10 * args.batch, &rest_times[rest_times.len() - 10..]),
-                loadavg()
-            );
-        }
-    }
-    eprintln!();
-    let server_cpu = server.cpu_seconds()? - cpu_before;
+    let (posted, server_cpu, server) = rest_ingest(args, bin, http, rows, clients).await?;
     let run = IngestRun {
         server_cpu,
-        rest: rest_times,
+        rest: posted.intervals,
+        latencies: posted.latencies,
         floor: floor_times,
         idle: server.idle,
         after: server.memory()?,
-        response_bytes,
+        response_bytes: posted.answer_bytes,
     };
     Ok((run, server))
+}
+
+/// A fresh server, and `rows` IoCs posted to it from empty with `clients` requests in flight.
+/// The bodies are all built before the clock starts (about 350 bytes per IoC), so that building
+/// them takes no CPU from the server while it is timed. Also returns the server's CPU seconds.
+async fn rest_ingest(
+    args: &Args,
+    bin: &std::path::Path,
+    http: &reqwest::Client,
+    rows: u64,
+    clients: usize,
+) -> anyhow::Result<(server::Posted, f64, Server)> {
+    let n_batches = rows.div_ceil(args.batch);
+    let bodies: Vec<Vec<u8>> = (0..n_batches)
+        .map(|b| {
+            gen::body(&gen::batch(
+                args.seed,
+                b * args.batch,
+                args.batch.min(rows - b * args.batch),
+            ))
+        })
+        .collect();
+    let server = Server::start(bin, http, args.tmp.as_deref()).await?;
+    let cpu_before = server.cpu_seconds()?;
+    eprint!(
+        "  REST ingest, {clients} request(s) in flight, load {} ... ",
+        loadavg()
+    );
+    let posted = server.post_all(http, bodies, clients).await?;
+    let server_cpu = server.cpu_seconds()? - cpu_before;
+    eprintln!("{:.0} IoCs/s", rate(rows, &posted.intervals));
+    Ok((posted, server_cpu, server))
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -257,11 +273,16 @@ async fn main() -> anyhow::Result<()> {
         .rows
         .unwrap_or(if args.quick { 100_000 } else { 1_000_000 });
     let repeat = args.repeat.unwrap_or(if args.quick { 3 } else { 1 }).max(1);
+    // A segment holds whole rounds of `clients` requests: with two in flight, two answers come
+    // close together, and a segment of one request would measure only the gap between them.
+    let round = args.batch * args.clients.max(1) as u64;
     let segment = if rows >= 1_000_000 {
         100_000
     } else {
-        (rows / 10).max(args.batch)
-    };
+        rows / 10
+    }
+    .div_ceil(round)
+        * round;
     let bin = server::locate(args.server_bin.clone())?;
     let http = reqwest::Client::builder()
         .no_proxy()
@@ -279,7 +300,7 @@ async fn main() -> anyhow::Result<()> {
     let mut server = None;
     for r in 0..repeat {
         eprintln!("run {}/{repeat}", r + 1);
-        let (run, s) = ingest_run(&args, &bin, &http, rows).await?;
+        let (run, s) = ingest_run(&args, &bin, &http, rows, args.clients).await?;
         eprintln!(
             "  floor {:.0} IoCs/s, REST {:.0} IoCs/s",
             rate(rows, &run.floor),
@@ -317,23 +338,63 @@ async fn main() -> anyhow::Result<()> {
         args.batch,
         segment,
     ));
+    let latency = summarize(
+        &runs[runs.len() - 1]
+            .latencies
+            .iter()
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .collect::<Vec<_>>(),
+    );
     figures.push(
         Figure::measured(
             "rest_ingest",
-            format!("REST ingest, {} per POST, empty to {rows}", args.batch),
+            format!(
+                "REST ingest, {} per POST, {} in flight, empty to {rows}",
+                args.batch, args.clients
+            ),
             "IoCs/s",
             &rest_rates,
             ">= 100000",
             |s| s.median >= 100_000.0,
         )
         .note(format!(
-            "last run {segments_note} (median {:.0}, min {:.0}, max {:.0}); answer {} bytes per request",
+            "last run {segments_note} (median {:.0}, min {:.0}, max {:.0}); answer {} bytes per request; request latency median {:.0} ms, max {:.0} ms",
             seg_summary.median,
             seg_summary.min,
             seg_summary.max,
-            runs[runs.len() - 1].response_bytes
+            runs[runs.len() - 1].response_bytes,
+            latency.median,
+            latency.max,
         )),
     );
+    if args.clients > 1 {
+        // The same ingest with one request at a time, on a server of its own: what a single
+        // client that waits for each answer gets.
+        let (posted, _, one) = rest_ingest(&args, &bin, &http, rows, 1).await?;
+        drop(one);
+        let seg = segment_rates(&posted.intervals, args.batch, segment);
+        figures.push(
+            Figure::measured(
+                "rest_ingest_one_client",
+                format!(
+                    "REST ingest, {} per POST, one at a time, empty to {rows}",
+                    args.batch
+                ),
+                "IoCs/s",
+                &[rate(rows, &posted.intervals)],
+                "",
+                |_| true,
+            )
+            .note(format!(
+                "segments of {segment}: {}; last / first {:.2}",
+                seg.iter()
+                    .map(|r| format!("{r:.0}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                seg[seg.len() - 1] / seg[0]
+            )),
+        );
+    }
     let cpu_per_10k: Vec<f64> = runs
         .iter()
         .map(|r| r.server_cpu * 1000.0 * 10_000.0 / rows as f64)
@@ -393,26 +454,26 @@ async fn main() -> anyhow::Result<()> {
     let stride = rows / n_repost;
     let mut repost_rates = Vec::new();
     for round in 0..3 {
-        let mut times = Vec::new();
+        let mut bodies = Vec::new();
         let mut k = 0;
         while k < n_repost {
             let n = args.batch.min(n_repost - k);
             let batch: Vec<gen::Ioc> = (k..k + n)
                 .map(|j| gen::repost(args.seed, j * stride, round))
                 .collect();
-            let body = gen::body(&batch);
-            drop(batch);
-            let t0 = Instant::now();
-            server.post_indicators(&http, body).await?;
-            times.push(t0.elapsed());
+            bodies.push(gen::body(&batch));
             k += n;
         }
-        repost_rates.push(rate(n_repost, &times));
+        let posted = server.post_all(&http, bodies, args.clients).await?;
+        repost_rates.push(rate(n_repost, &posted.intervals));
     }
     figures.push(
         Figure::measured(
             "repost",
-            format!("re-post {n_repost} stored IoCs at {rows} stored (3 rounds)"),
+            format!(
+                "re-post {n_repost} stored IoCs at {rows} stored, {} in flight (3 rounds)",
+                args.clients
+            ),
             "IoCs/s",
             &repost_rates,
             ">= 100000",

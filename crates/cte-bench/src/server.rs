@@ -276,30 +276,81 @@ impl Server {
         cpu_seconds(self.pid)
     }
 
-    /// `POST /api/cte/indicators/` with a ready body; waits for the whole answer. Returns the
-    /// answer's size in bytes.
-    pub async fn post_indicators(
+    /// Posts `bodies` in order, keeping up to `clients` requests in flight, each on its own
+    /// connection. Returns, per request in order, the time from the previous request's answer (or
+    /// the start) to its answer, so that the intervals add up to the wall time and any run of them
+    /// gives the throughput of that stretch; the latency of each request; and the size of the last
+    /// answer.
+    pub async fn post_all(
         &self,
         http: &reqwest::Client,
-        body: Vec<u8>,
-    ) -> anyhow::Result<usize> {
-        let r = http
-            .post(format!("{}/api/cte/indicators/", self.base))
-            .header("Authorization", &self.bearer)
-            .header("Content-Type", "application/json")
-            .body(body)
-            .send()
-            .await?;
-        let status = r.status();
-        let bytes = r.bytes().await?;
-        ensure!(
-            status == reqwest::StatusCode::CREATED,
-            "POST /api/cte/indicators/ answered {status}: {}",
-            String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
-        );
-        Ok(bytes.len())
+        bodies: Vec<Vec<u8>>,
+        clients: usize,
+    ) -> anyhow::Result<Posted> {
+        let mut pending = std::collections::VecDeque::new();
+        let mut bodies = bodies.into_iter();
+        let start = Instant::now();
+        let mut last = start;
+        let mut posted = Posted::default();
+        loop {
+            while pending.len() < clients.max(1) {
+                let Some(body) = bodies.next() else { break };
+                let (http, base, bearer) = (http.clone(), self.base.clone(), self.bearer.clone());
+                pending.push_back(tokio::spawn(async move {
+                    let t0 = Instant::now();
+                    let n = post_indicators(&http, &base, &bearer, body).await?;
+                    anyhow::Ok((t0.elapsed(), n))
+                }));
+            }
+            let Some(next) = pending.pop_front() else {
+                break;
+            };
+            let (latency, n) = next.await??;
+            let now = Instant::now();
+            posted.intervals.push(now - last);
+            posted.latencies.push(latency);
+            posted.answer_bytes = n;
+            last = now;
+        }
+        Ok(posted)
     }
+}
 
+/// What [`Server::post_all`] measured.
+#[derive(Debug, Default)]
+pub struct Posted {
+    /// Per request: time from the previous answer (or the start) to this one.
+    pub intervals: Vec<Duration>,
+    /// Per request: time from send to the last byte of the answer.
+    pub latencies: Vec<Duration>,
+    /// Size of the last answer.
+    pub answer_bytes: usize,
+}
+
+async fn post_indicators(
+    http: &reqwest::Client,
+    base: &str,
+    bearer: &str,
+    body: Vec<u8>,
+) -> anyhow::Result<usize> {
+    let r = http
+        .post(format!("{base}/api/cte/indicators/"))
+        .header("Authorization", bearer)
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await?;
+    let status = r.status();
+    let bytes = r.bytes().await?;
+    ensure!(
+        status == reqwest::StatusCode::CREATED,
+        "POST /api/cte/indicators/ answered {status}: {}",
+        String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
+    );
+    Ok(bytes.len())
+}
+
+impl Server {
     /// `GET /api/cte/indicators/` with `query`; waits for the whole answer. `Ok(Err(text))` when
     /// the server refuses the query (e.g. a filter it does not support yet).
     pub async fn list(

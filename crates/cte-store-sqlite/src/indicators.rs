@@ -46,33 +46,146 @@ fn head_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Indicator, Str
     ))
 }
 
-/// Completes a head read by [`head_from_row`] with its kind, `shared_with` and source records.
-fn finish_load(
-    tx: &Transaction<'_>,
-    (id, mut ind, kind, shared): (i64, Indicator, String, String),
-) -> StoreResult<(i64, Indicator)> {
-    ind.kind = kind.parse().map_err(corrupt)?;
-    ind.shared_with =
-        serde_json::from_str(&shared).map_err(|e| corrupt(format!("shared_with: {e}")))?;
-    ind.sources = load_sources(tx, id)?;
-    Ok((id, ind))
+/// A head as read by [`head_from_row`].
+type Head = (i64, Indicator, String, String);
+
+/// One JSON array of integers, the form in which a set of ids or keys is bound to one parameter
+/// and read back with `json_each` (see [`heads_of`]).
+fn json_ints(items: impl Iterator<Item = i64>) -> String {
+    let mut out = String::from("[");
+    for (n, i) in items.enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        out.push_str(&i.to_string());
+    }
+    out.push(']');
+    out
+}
+
+/// Completes heads read by [`head_from_row`] with their kind, `shared_with` and source records
+/// (tags and destinations included), in the order given. Three queries for the lot, whatever its
+/// size: the ids go in as one JSON array, which SQLite sorts before probing the primary keys, so
+/// a page or an ingest batch walks each table in key order rather than with three lookups per
+/// document.
+fn finish_many(tx: &Transaction<'_>, heads: Vec<Head>) -> StoreResult<Vec<(i64, Indicator)>> {
+    let mut docs = Vec::with_capacity(heads.len());
+    let mut at: HashMap<i64, usize> = HashMap::with_capacity(heads.len());
+    for (id, mut ind, kind, shared) in heads {
+        ind.kind = kind.parse().map_err(corrupt)?;
+        ind.shared_with =
+            serde_json::from_str(&shared).map_err(|e| corrupt(format!("shared_with: {e}")))?;
+        at.insert(id, docs.len());
+        docs.push((id, ind));
+    }
+    if docs.is_empty() {
+        return Ok(docs);
+    }
+    let ids = json_ints(docs.iter().map(|(id, _)| *id));
+
+    // Source records come in primary-key order (id, source); `seq` orders them per document.
+    let mut seqs: Vec<Vec<i64>> = vec![Vec::new(); docs.len()];
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT indicator_id, seq, source, first_seen, last_seen, reputation, severity, comments,
+                    extended_information, internal_hits, external_hits, retracted
+             FROM indicator_sources WHERE indicator_id IN (SELECT value FROM json_each(?1))",
+        )
+        .map_err(sql)?;
+    let mut rows = stmt.query([&ids]).map_err(sql)?;
+    while let Some(r) = rows.next().map_err(sql)? {
+        let Some(&k) = at.get(&r.get::<_, i64>(0).map_err(sql)?) else {
+            continue;
+        };
+        let severity: u8 = r.get(6).map_err(sql)?;
+        seqs[k].push(r.get(1).map_err(sql)?);
+        docs[k].1.sources.push(SourceRecord {
+            source: r.get(2).map_err(sql)?,
+            first_seen: time(r.get(3).map_err(sql)?),
+            last_seen: time(r.get(4).map_err(sql)?),
+            reputation: r.get(5).map_err(sql)?,
+            severity: Severity::from_rank(severity).unwrap_or_default(),
+            tags: Vec::new(),
+            comments: r.get(7).map_err(sql)?,
+            extended_information: r.get(8).map_err(sql)?,
+            internal_hits: r.get::<_, i64>(9).map_err(sql)? as u64,
+            external_hits: r.get::<_, i64>(10).map_err(sql)? as u64,
+            destinations: Vec::new(),
+            retracted: r.get(11).map_err(sql)?,
+        });
+    }
+    drop(rows);
+    for ((_, ind), seq) in docs.iter_mut().zip(seqs) {
+        if ind.sources.len() > 1 {
+            let mut order: Vec<(i64, SourceRecord)> =
+                seq.into_iter().zip(ind.sources.drain(..)).collect();
+            order.sort_by_key(|(seq, _)| *seq);
+            ind.sources = order.into_iter().map(|(_, s)| s).collect();
+        }
+    }
+
+    // Tags by (id, source, tag) from the primary key; `seq` orders them per record.
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT indicator_id, source, seq, tag FROM source_tags
+             WHERE indicator_id IN (SELECT value FROM json_each(?1))",
+        )
+        .map_err(sql)?;
+    let mut rows = stmt.query([&ids]).map_err(sql)?;
+    let mut tags: Vec<(usize, String, i64, String)> = Vec::new();
+    while let Some(r) = rows.next().map_err(sql)? {
+        if let Some(&k) = at.get(&r.get::<_, i64>(0).map_err(sql)?) {
+            tags.push((
+                k,
+                r.get(1).map_err(sql)?,
+                r.get(2).map_err(sql)?,
+                r.get(3).map_err(sql)?,
+            ));
+        }
+    }
+    drop(rows);
+    tags.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
+    for (k, source, _, tag) in tags {
+        if let Some(s) = docs[k].1.sources.iter_mut().find(|s| s.source == source) {
+            s.tags.push(tag);
+        }
+    }
+
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT indicator_id, source, destination, status, reason FROM source_destinations
+             WHERE indicator_id IN (SELECT value FROM json_each(?1))
+             ORDER BY indicator_id, source, destination, list_kind, list_name",
+        )
+        .map_err(sql)?;
+    let mut rows = stmt.query([&ids]).map_err(sql)?;
+    while let Some(r) = rows.next().map_err(sql)? {
+        let Some(&k) = at.get(&r.get::<_, i64>(0).map_err(sql)?) else {
+            continue;
+        };
+        let source: String = r.get(1).map_err(sql)?;
+        let status: String = r.get(3).map_err(sql)?;
+        if let Some(s) = docs[k].1.sources.iter_mut().find(|s| s.source == source) {
+            s.destinations.push(Destination {
+                name: r.get(2).map_err(sql)?,
+                status: status.parse().map_err(corrupt)?,
+                reason: r.get(4).map_err(sql)?,
+            });
+        }
+    }
+    Ok(docs)
+}
+
+/// Completes one head (see [`finish_many`]).
+fn finish_load(tx: &Transaction<'_>, head: Head) -> StoreResult<(i64, Indicator)> {
+    finish_many(tx, vec![head])?
+        .pop()
+        .ok_or_else(|| corrupt("a head went missing".into()))
 }
 
 /// Loads the whole document of the indicator with row id `id`.
 fn load_by_id(tx: &Transaction<'_>, id: i64) -> StoreResult<Option<Indicator>> {
-    let mut stmt = tx
-        .prepare_cached(&format!(
-            "SELECT {HEAD_COLUMNS} FROM indicators WHERE id = ?1"
-        ))
-        .map_err(sql)?;
-    let head = stmt
-        .query_row([id], head_from_row)
-        .optional()
-        .map_err(sql)?;
-    match head {
-        Some(head) => Ok(Some(finish_load(tx, head)?.1)),
-        None => Ok(None),
-    }
+    Ok(load_many(tx, &[id])?.pop())
 }
 
 /// Loads the row id and whole document of the indicator `value`, with one query for the head.
@@ -92,9 +205,6 @@ fn load_with_id(tx: &Transaction<'_>, value: &str) -> StoreResult<Option<(i64, I
     }
 }
 
-/// A head as read by [`head_from_row`].
-type Head = (i64, Indicator, String, String);
-
 /// The heads of those of `values` that are stored, by value, with one query: the keys travel as
 /// one JSON array, which SQLite sorts before probing the key index, so the probes walk the index in
 /// order instead of jumping about it once per value.
@@ -103,16 +213,7 @@ fn heads_of<'v>(
     values: impl Iterator<Item = &'v str>,
 ) -> StoreResult<HashMap<String, Head>> {
     let mut wanted: std::collections::HashSet<&str> = std::collections::HashSet::new();
-    let mut keys = String::from("[");
-    for v in values {
-        if wanted.insert(v) {
-            if keys.len() > 1 {
-                keys.push(',');
-            }
-            keys.push_str(&value_key(v).to_string());
-        }
-    }
-    keys.push(']');
+    let keys = json_ints(values.filter(|v| wanted.insert(v)).map(value_key));
     let mut stmt = tx
         .prepare_cached(&format!(
             "SELECT {HEAD_COLUMNS} FROM indicators
@@ -129,70 +230,6 @@ fn heads_of<'v>(
         }
     }
     Ok(out)
-}
-
-fn load_sources(tx: &Transaction<'_>, id: i64) -> StoreResult<Vec<SourceRecord>> {
-    let mut stmt = tx
-        .prepare_cached(
-            "SELECT source, first_seen, last_seen, reputation, severity, comments, extended_information,
-                    internal_hits, external_hits, retracted
-             FROM indicator_sources WHERE indicator_id = ?1 ORDER BY seq",
-        )
-        .map_err(sql)?;
-    let mut sources = stmt
-        .query_map([id], |r| {
-            let severity: u8 = r.get(4)?;
-            Ok(SourceRecord {
-                source: r.get(0)?,
-                first_seen: time(r.get(1)?),
-                last_seen: time(r.get(2)?),
-                reputation: r.get(3)?,
-                severity: Severity::from_rank(severity).unwrap_or_default(),
-                tags: Vec::new(),
-                comments: r.get(5)?,
-                extended_information: r.get(6)?,
-                internal_hits: r.get::<_, i64>(7)? as u64,
-                external_hits: r.get::<_, i64>(8)? as u64,
-                destinations: Vec::new(),
-                retracted: r.get(9)?,
-            })
-        })
-        .map_err(sql)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(sql)?;
-
-    let mut stmt = tx
-        .prepare_cached(
-            "SELECT source, tag FROM source_tags WHERE indicator_id = ?1 ORDER BY source, seq",
-        )
-        .map_err(sql)?;
-    let mut rows = stmt.query([id]).map_err(sql)?;
-    while let Some(r) = rows.next().map_err(sql)? {
-        let source: String = r.get(0).map_err(sql)?;
-        if let Some(s) = sources.iter_mut().find(|s| s.source == source) {
-            s.tags.push(r.get(1).map_err(sql)?);
-        }
-    }
-
-    let mut stmt = tx
-        .prepare_cached(
-            "SELECT source, destination, status, reason FROM source_destinations
-             WHERE indicator_id = ?1 ORDER BY source, destination, list_kind, list_name",
-        )
-        .map_err(sql)?;
-    let mut rows = stmt.query([id]).map_err(sql)?;
-    while let Some(r) = rows.next().map_err(sql)? {
-        let source: String = r.get(0).map_err(sql)?;
-        let status: String = r.get(2).map_err(sql)?;
-        if let Some(s) = sources.iter_mut().find(|s| s.source == source) {
-            s.destinations.push(Destination {
-                name: r.get(1).map_err(sql)?,
-                status: status.parse().map_err(corrupt)?,
-                reason: r.get(3).map_err(sql)?,
-            });
-        }
-    }
-    Ok(sources)
 }
 
 fn id_of(tx: &Transaction<'_>, value: &str) -> StoreResult<Option<i64>> {
@@ -230,7 +267,12 @@ pub(crate) fn ingest(tx: &Transaction<'_>, batch: &IngestBatch<'_>) -> StoreResu
     let mut destinations_of: HashMap<String, Vec<String>> = HashMap::new();
     // What was stored before this batch, looked up at once; a value the batch itself wrote is read
     // back by id, so a repeat within the batch merges with the earlier report.
-    let mut stored = heads_of(tx, batch.observations.iter().map(|o| o.value.as_str()))?;
+    let heads = heads_of(tx, batch.observations.iter().map(|o| o.value.as_str()))?;
+    let mut stored: HashMap<String, (i64, Indicator)> =
+        finish_many(tx, heads.into_values().collect())?
+            .into_iter()
+            .map(|(id, ind)| (ind.value.clone(), (id, ind)))
+            .collect();
     let mut written: HashMap<String, i64> = HashMap::new();
     for obs in batch.observations {
         let policy = batch.policies.get(&obs.source).ok_or_else(|| {
@@ -241,10 +283,7 @@ pub(crate) fn ingest(tx: &Transaction<'_>, batch: &IngestBatch<'_>) -> StoreResu
         })?;
         let found = match written.get(&obs.value) {
             Some(&id) => load_by_id(tx, id)?.map(|ind| (id, ind)),
-            None => match stored.remove(&obs.value) {
-                Some(head) => Some(finish_load(tx, head)?),
-                None => None,
-            },
+            None => stored.remove(&obs.value),
         };
         let (id, existing) = match found {
             Some((id, ind)) => (Some(id), Some(ind)),
@@ -548,14 +587,29 @@ fn select_ids(tx: &Transaction<'_>, text: &str, params: Vec<Value>) -> StoreResu
     rows.collect::<Result<_, _>>().map_err(sql)
 }
 
+/// The whole documents of `ids`, in that order (ids not stored are left out): one query for the
+/// heads and three for the rest (see [`finish_many`]).
 pub(crate) fn load_many(tx: &Transaction<'_>, ids: &[i64]) -> StoreResult<Vec<Indicator>> {
-    let mut out = Vec::with_capacity(ids.len());
-    for &id in ids {
-        if let Some(ind) = load_by_id(tx, id)? {
-            out.push(ind);
-        }
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    let mut stmt = tx
+        .prepare_cached(&format!(
+            "SELECT {HEAD_COLUMNS} FROM indicators WHERE id IN (SELECT value FROM json_each(?1))"
+        ))
+        .map_err(sql)?;
+    let mut heads: HashMap<i64, Head> = stmt
+        .query_map([json_ints(ids.iter().copied())], |r| {
+            head_from_row(r).map(|h| (h.0, h))
+        })
+        .map_err(sql)?
+        .collect::<Result<_, _>>()
+        .map_err(sql)?;
+    let ordered: Vec<Head> = ids.iter().filter_map(|id| heads.remove(id)).collect();
+    Ok(finish_many(tx, ordered)?
+        .into_iter()
+        .map(|(_, ind)| ind)
+        .collect())
 }
 
 pub(crate) fn count(tx: &Transaction<'_>, filter: &Filter) -> StoreResult<u64> {

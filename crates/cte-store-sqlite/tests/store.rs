@@ -525,3 +525,65 @@ fn a_value_sharing_another_values_lookup_key_stays_separate() {
         cte_core::filter::parse_json(r#"{"value": {"$in": ["c.example", "a.example"]}}"#).unwrap();
     assert_eq!(s.count_indicators(&listed).unwrap(), 2);
 }
+
+#[test]
+fn pages_keep_report_order_of_sources_and_tags() {
+    let (_d, s) = store();
+    for name in ["a", "b", "c"] {
+        s.insert_tag(&Tag {
+            name: name.into(),
+            color: "#fff".into(),
+        })
+        .unwrap();
+    }
+    // Reported by "Other" before "DW", and tags given out of alphabetical order: a page must keep
+    // the order of reports and of tags, not the order of the keys they are stored under.
+    ingest(
+        &s,
+        &[
+            obs(
+                "one.example",
+                IndicatorKind::Domain,
+                "Other",
+                &["c", "a"],
+                1,
+            ),
+            obs("two.example", IndicatorKind::Domain, "DW", &["b"], 1),
+            obs("one.example", IndicatorKind::Domain, "DW", &["b", "a"], 2),
+            obs("two.example", IndicatorKind::Domain, "Other", &[], 2),
+        ],
+    );
+    let page = s.list_indicators(&all(10)).unwrap();
+    let shape: Vec<(String, Vec<(String, Vec<String>)>)> = page
+        .iter()
+        .map(|i| {
+            (
+                i.value.clone(),
+                i.sources
+                    .iter()
+                    .map(|r| (r.source.clone(), r.tags.clone()))
+                    .collect(),
+            )
+        })
+        .collect();
+    let owned = |v: &str, recs: &[(&str, &[&str])]| {
+        (
+            v.to_string(),
+            recs.iter()
+                .map(|(s, t)| (s.to_string(), t.iter().map(|x| x.to_string()).collect()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        shape,
+        vec![
+            owned(
+                "one.example",
+                &[("Other", &["c", "a"]), ("DW", &["b", "a"])]
+            ),
+            owned("two.example", &[("DW", &["b"]), ("Other", &[])]),
+        ]
+    );
+    // One document alone reads the same as on a page.
+    assert_eq!(s.indicator("one.example").unwrap().unwrap(), page[0]);
+}
