@@ -526,6 +526,9 @@ fn a_value_sharing_another_values_lookup_key_stays_separate() {
     assert_eq!(s.count_indicators(&listed).unwrap(), 2);
 }
 
+/// An indicator's value and, per source record in order, the source and its tags.
+type Shape = (String, Vec<(String, Vec<String>)>);
+
 #[test]
 fn pages_keep_report_order_of_sources_and_tags() {
     let (_d, s) = store();
@@ -554,7 +557,7 @@ fn pages_keep_report_order_of_sources_and_tags() {
         ],
     );
     let page = s.list_indicators(&all(10)).unwrap();
-    let shape: Vec<(String, Vec<(String, Vec<String>)>)> = page
+    let shape: Vec<Shape> = page
         .iter()
         .map(|i| {
             (
