@@ -1,4 +1,4 @@
--- Values are looked up by a 64-bit key (src/value_key.rs) instead of a UNIQUE index on the text:
+-- Values are looked up by a 32-bit key (src/value_key.rs) instead of a UNIQUE index on the text:
 -- at a million IoCs the text index was the largest of the randomly written indexes, and every
 -- ingest batch rewrote most of its pages. The table is rebuilt because SQLite cannot drop the
 -- index behind a UNIQUE column constraint; ids are kept, so no child row changes. Foreign keys
@@ -11,7 +11,7 @@
 CREATE TABLE indicators_v7 (
     id            INTEGER PRIMARY KEY,
     value         TEXT NOT NULL,
-    value_key     INTEGER NOT NULL,             -- cte_value_key(value)
+    value_key     INTEGER NOT NULL,             -- cte_value_key(value): 32-bit, not unique
     type          TEXT NOT NULL,
     test          INTEGER NOT NULL,
     safe          INTEGER NOT NULL,

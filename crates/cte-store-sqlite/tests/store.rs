@@ -491,28 +491,31 @@ fn reingest_keeps_tag_order_through_appends_gaps_and_overwrites() {
 }
 
 #[test]
-fn a_value_sharing_another_values_lookup_key_stays_separate() {
-    let (d, s) = store();
-    ingest(&s, &[obs("a.example", IndicatorKind::Domain, "DW", &[], 1)]);
-    // A forged row for another value under the key of "c.example": 64-bit keys collide too rarely
-    // to find a real pair, and this is what a collision looks like to a lookup.
-    let raw = rusqlite::Connection::open(d.path().join("cte.db")).unwrap();
-    raw.execute(
-        "INSERT INTO indicators (value, value_key, type, test, safe, active, internal_hits, external_hits)
-         VALUES ('b.example', ?1, 'domain', 0, 0, 1, 0, 1)",
-        [cte_store_sqlite::value_key("c.example")],
-    )
-    .unwrap();
-    drop(raw);
-
+fn values_sharing_a_lookup_key_stay_separate() {
+    let (_d, s) = store();
+    // Two values whose 32-bit lookup keys collide (found by search): each must stay its own
+    // indicator, found by its own value.
+    let (a, b) = ("c233.example", "c66465.example");
+    assert_eq!(
+        cte_store_sqlite::value_key(a),
+        cte_store_sqlite::value_key(b)
+    );
+    ingest(&s, &[obs(a, IndicatorKind::Domain, "DW", &[], 1)]);
     let out = ingest(
         &s,
-        &[obs("c.example", IndicatorKind::Domain, "Other", &[], 2)],
+        &[
+            obs(b, IndicatorKind::Domain, "Other", &[], 2),
+            obs(a, IndicatorKind::Domain, "Other", &[], 3),
+        ],
     );
-    assert_eq!(out[0].value, "c.example");
-    assert_eq!(out[0].sources.len(), 1, "not merged into b.example");
-    assert_eq!(s.count_indicators(&Filter::all()).unwrap(), 3);
-    let by_value = cte_core::filter::parse_json(r#"{"value": "C.Example"}"#).unwrap();
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0].value, b);
+    assert_eq!(out[0].sources.len(), 1, "not merged into {a}");
+    assert_eq!(out[1].sources.len(), 2);
+    assert_eq!(s.count_indicators(&Filter::all()).unwrap(), 2);
+    assert_eq!(s.indicator(b).unwrap().unwrap().sources[0].source, "Other");
+    assert_eq!(s.indicator(a).unwrap().unwrap().sources.len(), 2);
+    let by_value = cte_core::filter::parse_json(r#"{"value": "C66465.Example"}"#).unwrap();
     let found = s
         .list_indicators(&ListQuery {
             filter: by_value,
@@ -520,10 +523,9 @@ fn a_value_sharing_another_values_lookup_key_stays_separate() {
         })
         .unwrap();
     assert_eq!(found.len(), 1);
-    assert_eq!(found[0].value, "c.example");
-    let listed =
-        cte_core::filter::parse_json(r#"{"value": {"$in": ["c.example", "a.example"]}}"#).unwrap();
-    assert_eq!(s.count_indicators(&listed).unwrap(), 2);
+    assert_eq!(found[0].value, b);
+    let listed = cte_core::filter::parse_json(r#"{"value": {"$in": ["c233.example"]}}"#).unwrap();
+    assert_eq!(s.count_indicators(&listed).unwrap(), 1);
 }
 
 /// An indicator's value and, per source record in order, the source and its tags.
