@@ -107,8 +107,10 @@ pub struct Server {
     child: Child,
     /// `http://127.0.0.1:<port>`.
     pub base: String,
-    /// `Bearer ...` for a `cte_read,cte_write` token.
+    /// `Bearer ...` for a `cte_read,cte_write,admin` token.
     pub bearer: String,
+    /// The database file, for `cte-worker` and in-process reads.
+    pub db: PathBuf,
     /// Process id, for `/proc`.
     pub pid: u32,
     /// Memory right after the server started listening, before any request.
@@ -143,7 +145,8 @@ fn create_token(bin: &Path, db: &Path) -> anyhow::Result<(String, String)> {
     let out = Command::new(bin)
         .arg("--db")
         .arg(db)
-        .args(["token", "create", "--scopes", "cte_read,cte_write"])
+        // `admin` lets the share and pull benches save a tenant.
+        .args(["token", "create", "--scopes", "cte_read,cte_write,admin"])
         .args(["--description", "cte-bench"])
         .env("CTE_LOG", "warn")
         .stderr(Stdio::inherit())
@@ -189,6 +192,7 @@ impl Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
             bearer: String::new(),
+            db: db.clone(),
             pid,
             idle: Memory::default(),
             _dir: dir,
