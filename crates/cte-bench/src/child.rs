@@ -24,6 +24,15 @@ pub fn locate(package: &str, name: &str, explicit: Option<PathBuf>) -> anyhow::R
     if let Ok(cargo) = std::env::var("CARGO") {
         let mut cmd = Command::new(cargo);
         cmd.args(["build", "--quiet", "-p", package, "--bin", name]);
+        // `cargo run` gives the bench its package's variables; a nested build that inherits them
+        // sees `CARGO_MANIFEST_DIR` changed for build scripts that watch it (ring's), and rebuilds
+        // them and everything above, here and again in the next top-level build.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            if is_package_variable(&key) {
+                cmd.env_remove(key.as_ref());
+            }
+        }
         if profile == "release" {
             cmd.arg("--release");
         }
@@ -39,6 +48,19 @@ pub fn locate(package: &str, name: &str, explicit: Option<PathBuf>) -> anyhow::R
         bin.display()
     );
     Ok(bin)
+}
+
+/// Whether `key` is one of the variables Cargo sets for the package it runs (not one that
+/// configures Cargo, such as `CARGO_HOME` or `CARGO_TARGET_DIR`).
+fn is_package_variable(key: &str) -> bool {
+    matches!(
+        key,
+        "CARGO_MANIFEST_DIR"
+            | "CARGO_MANIFEST_PATH"
+            | "CARGO_CRATE_NAME"
+            | "CARGO_BIN_NAME"
+            | "CARGO_PRIMARY_PACKAGE"
+    ) || key.starts_with("CARGO_PKG_")
 }
 
 /// A child process killed (SIGKILL) and reaped on drop, whatever happened before.

@@ -14,40 +14,7 @@ use crate::gen;
 /// Finds the `cte-server` binary: `--server-bin`, else next to this executable. Under
 /// `cargo run` (which sets `CARGO`) it is built first, so the bench never measures a stale server.
 pub fn locate(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    if let Some(p) = explicit {
-        return Ok(p);
-    }
-    let here = std::env::current_exe().context("cannot find the bench executable")?;
-    let dir = here.parent().context("bench executable has no directory")?;
-    let profile = dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("release");
-    if let Ok(cargo) = std::env::var("CARGO") {
-        let mut cmd = Command::new(cargo);
-        cmd.args([
-            "build",
-            "--quiet",
-            "-p",
-            "cte-server",
-            "--bin",
-            "cte-server",
-        ]);
-        if profile == "release" {
-            cmd.arg("--release");
-        }
-        let status = cmd
-            .status()
-            .context("cannot run cargo build -p cte-server")?;
-        ensure!(status.success(), "cargo build -p cte-server failed");
-    }
-    let bin = dir.join("cte-server");
-    ensure!(
-        bin.exists(),
-        "no cte-server next to the bench ({}); build it or pass --server-bin",
-        bin.display()
-    );
-    Ok(bin)
+    crate::child::locate("cte-server", "cte-server", explicit)
 }
 
 /// Memory of a process, in KiB.
