@@ -4,9 +4,13 @@
 //!
 //! `cargo run --release -p cte-bench -- [--quick]` (`just bench`). `--quick` uses 100,000 rows.
 
+mod child;
 mod floor;
 mod gen;
+mod pull;
 mod server;
+mod share;
+mod sim;
 mod stats;
 
 use std::path::PathBuf;
@@ -57,6 +61,10 @@ struct Args {
     /// Directory for the temporary databases (default: the system temp directory).
     #[arg(long)]
     tmp: Option<PathBuf>,
+    /// Share plan and pull, against netskope-sim.
+    #[command(flatten)]
+    #[serde(flatten)]
+    tenant: sim::TenantArgs,
 }
 
 /// One line of the table and one element of the JSON `figures` array.
@@ -617,18 +625,8 @@ async fn main() -> anyhow::Result<()> {
     );
     drop(server);
 
-    figures.push(Figure::missing(
-        "share_plan",
-        "share plan of 300,000 IoCs into the URL-list payload",
-        "< 1 s, worker peak RSS < 200 MB",
-        "needs the share planner and cte-worker",
-    ));
-    figures.push(Figure::missing(
-        "pull_alerts",
-        "pull of 100,000 alerts from netskope-sim",
-        "< 5 s",
-        "needs the pull cycle",
-    ));
+    figures.extend(share::run(&args, &bin, &http).await?);
+    figures.extend(pull::run(&args, &bin, &http).await?);
 
     let load_after = loadavg();
     print_table(&figures);

@@ -14,40 +14,7 @@ use crate::gen;
 /// Finds the `cte-server` binary: `--server-bin`, else next to this executable. Under
 /// `cargo run` (which sets `CARGO`) it is built first, so the bench never measures a stale server.
 pub fn locate(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    if let Some(p) = explicit {
-        return Ok(p);
-    }
-    let here = std::env::current_exe().context("cannot find the bench executable")?;
-    let dir = here.parent().context("bench executable has no directory")?;
-    let profile = dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("release");
-    if let Ok(cargo) = std::env::var("CARGO") {
-        let mut cmd = Command::new(cargo);
-        cmd.args([
-            "build",
-            "--quiet",
-            "-p",
-            "cte-server",
-            "--bin",
-            "cte-server",
-        ]);
-        if profile == "release" {
-            cmd.arg("--release");
-        }
-        let status = cmd
-            .status()
-            .context("cannot run cargo build -p cte-server")?;
-        ensure!(status.success(), "cargo build -p cte-server failed");
-    }
-    let bin = dir.join("cte-server");
-    ensure!(
-        bin.exists(),
-        "no cte-server next to the bench ({}); build it or pass --server-bin",
-        bin.display()
-    );
-    Ok(bin)
+    crate::child::locate("cte-server", "cte-server", explicit)
 }
 
 /// Memory of a process, in KiB.
@@ -107,8 +74,10 @@ pub struct Server {
     child: Child,
     /// `http://127.0.0.1:<port>`.
     pub base: String,
-    /// `Bearer ...` for a `cte_read,cte_write` token.
+    /// `Bearer ...` for a `cte_read,cte_write,admin` token.
     pub bearer: String,
+    /// The database file, for `cte-worker` and in-process reads.
+    pub db: PathBuf,
     /// Process id, for `/proc`.
     pub pid: u32,
     /// Memory right after the server started listening, before any request.
@@ -143,7 +112,8 @@ fn create_token(bin: &Path, db: &Path) -> anyhow::Result<(String, String)> {
     let out = Command::new(bin)
         .arg("--db")
         .arg(db)
-        .args(["token", "create", "--scopes", "cte_read,cte_write"])
+        // `admin` lets the share and pull benches save a tenant.
+        .args(["token", "create", "--scopes", "cte_read,cte_write,admin"])
         .args(["--description", "cte-bench"])
         .env("CTE_LOG", "warn")
         .stderr(Stdio::inherit())
@@ -189,6 +159,7 @@ impl Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
             bearer: String::new(),
+            db: db.clone(),
             pid,
             idle: Memory::default(),
             _dir: dir,

@@ -231,9 +231,13 @@ pub async fn push_url_list(
     acknowledged: Option<&[String]>,
 ) -> Result<UrlPush, TenantError> {
     let mut push = UrlPush::default();
-    if url_list_calls(target, wanted, acknowledged, UrlListOnTenant::Unknown).is_empty() {
-        push.content = acknowledged.unwrap_or_default().to_vec();
-        return Ok(push);
+    // Nothing changed: no tenant call. The test of `url_list_calls`, without building its calls
+    // (each a full copy of the list).
+    if let Some(ack) = acknowledged {
+        if url_list_change(ack, wanted, &target.placeholder) == UrlListChange::None {
+            push.content = ack.to_vec();
+            return Ok(push);
+        }
     }
     push.calls += 1;
     let existing = client
@@ -627,7 +631,48 @@ pub fn plan_push(
     action: &Action,
     on_tenant: UrlListOnTenant,
 ) -> Result<PlannedPush, String> {
+    let mut planned = plan_selection(store, rule, source, dest, action)?;
+    let mut outcomes = outcomes(&planned.plan, &[]);
+    outcomes.extend(
+        planned
+            .refused
+            .iter()
+            .map(|(v, reason)| refused_outcome(v, reason)),
+    );
+    planned.outcomes = outcomes;
+    planned.content = match &planned.target {
+        ShareTarget::UrlList(t) => content_of(&planned.plan.entries, &t.default_url),
+        ShareTarget::FileHashList(t) => content_of(&planned.plan.entries, &t.default_file_hash),
+        _ => return Err("unsupported target".into()),
+    };
+    planned.calls = match &planned.target {
+        ShareTarget::FileHashList(t) => {
+            hash_list_calls(&t.list, &planned.content, planned.acknowledged())
+        }
+        _ => Vec::new(),
+    };
+    planned.resolve(on_tenant);
+    Ok(planned)
+}
+
+/// What a push needs of [`plan_push`]: the selection, CE's cut, earlier refusals and what the
+/// store knows of the list, with `outcomes`, `content` and `calls` left empty. Those are for a
+/// preview; with 300,000 entries each is another full copy of the list, which the worker would
+/// otherwise hold through its push and acknowledgement.
+fn plan_selection(
+    store: &dyn Store,
+    rule: &BusinessRule,
+    source: &str,
+    dest: &Configuration,
+    action: &Action,
+) -> Result<PlannedPush, String> {
     let target = ShareTarget::from_action(action)?;
+    if !matches!(
+        target,
+        ShareTarget::UrlList(_) | ShareTarget::FileHashList(_)
+    ) {
+        return Err("unsupported target".into());
+    }
     let key = target.list_key();
     let list = ListRef {
         tenant: tenant_of(dest)?.to_string(),
@@ -654,14 +699,7 @@ pub fn plan_push(
         None => true,
     });
     let (kind, plan) = plan_target(&candidates, &target);
-    let mut outcomes = outcomes(&plan, &[]);
-    outcomes.extend(refused.iter().map(|(v, reason)| refused_outcome(v, reason)));
-    let content = match &target {
-        ShareTarget::UrlList(t) => content_of(&plan.entries, &t.default_url),
-        ShareTarget::FileHashList(t) => content_of(&plan.entries, &t.default_file_hash),
-        _ => return Err("unsupported target".into()),
-    };
-    let mut planned = PlannedPush {
+    Ok(PlannedPush {
         rule: rule.name.clone(),
         source: source.to_string(),
         destination: dest.name.clone(),
@@ -671,18 +709,10 @@ pub fn plan_push(
         state,
         plan,
         refused,
-        outcomes,
-        content,
+        outcomes: Vec::new(),
+        content: Vec::new(),
         calls: Vec::new(),
-    };
-    planned.calls = match &planned.target {
-        ShareTarget::FileHashList(t) => {
-            hash_list_calls(&t.list, &planned.content, planned.acknowledged())
-        }
-        _ => Vec::new(),
-    };
-    planned.resolve(on_tenant);
-    Ok(planned)
+    })
 }
 
 fn refused_outcome(value: &str, reason: &str) -> ShareOutcome {
@@ -914,7 +944,7 @@ async fn share_target(
     let client = connector
         .connect(&tenant, dest.ssl_validation)
         .map_err(|e| e.to_string())?;
-    let planned = plan_push(store, rule, source, dest, action, UrlListOnTenant::Unknown)?;
+    let planned = plan_selection(store, rule, source, dest, action)?;
     let acknowledged = planned.acknowledged();
 
     // Write the outbox row before anything is sent; acknowledge after the tenant has applied it.
@@ -935,11 +965,12 @@ async fn share_target(
             (push.content, push.rejected, push.calls)
         }
         ShareTarget::FileHashList(t) => {
-            let pushed = push_hash_list(client.as_ref(), &t.list, &planned.content, acknowledged)
+            let content = content_of(&planned.plan.entries, &t.default_file_hash);
+            let pushed = push_hash_list(client.as_ref(), &t.list, &content, acknowledged)
                 .await
                 .map_err(|e| e.to_string())?;
             let calls = u32::from(pushed != HashPush::Skipped);
-            (planned.content.clone(), Vec::new(), calls)
+            (content, Vec::new(), calls)
         }
         _ => return Err("unsupported target".into()),
     };
