@@ -272,15 +272,17 @@ pub async fn run(
 
     let now = now_ms();
     let ingest_started = Instant::now();
+    let mut bodies = Vec::new();
     let mut start = 0;
     while start < rows {
         let n = args.batch.min(rows - start);
         let batch: Vec<Ioc> = (start..start + n)
             .map(|i| share_ioc(args.seed, i, now))
             .collect();
-        server.post_indicators(http, gen::body(&batch)).await?;
+        bodies.push(gen::body(&batch));
         start += n;
     }
+    server.post_all(http, bodies, args.clients).await?;
     let stored = sim::stored_count(http, &server).await?;
     ensure!(
         stored == rows,
