@@ -670,10 +670,7 @@ fn locate(tx: &Transaction<'_>, locator: &Locator) -> StoreResult<(Vec<i64>, Opt
         Locator::Values { values, source } => {
             let mut ids = Vec::new();
             let mut with_source = tx
-                .prepare_cached(
-                    "SELECT i.id FROM indicators i JOIN indicator_sources s ON s.indicator_id = i.id
-                     WHERE i.value_key = ?3 AND i.value = ?1 AND s.source = ?2",
-                )
+                .prepare_cached(crate::value_key::ID_WITH_SOURCE)
                 .map_err(sql)?;
             for v in values {
                 let id = match source {

@@ -167,10 +167,7 @@ pub(crate) fn ack_push(
     .map_err(sql)?;
     {
         let mut id_of = tx
-            .prepare_cached(
-                "SELECT i.id FROM indicators i JOIN indicator_sources s ON s.indicator_id = i.id
-                 WHERE i.value_key = ?3 AND i.value = ?1 AND s.source = ?2",
-            )
+            .prepare_cached(crate::value_key::ID_WITH_SOURCE)
             .map_err(sql)?;
         let mut upsert = tx
             .prepare_cached(
