@@ -140,30 +140,34 @@ async fn main() -> std::process::ExitCode {
         "http": sim.addr.to_string(),
         "https": sim.tls_addr.map(|a| a.to_string()),
     });
+    // The handlers are in place before the line is printed: whoever reads it may signal at once
+    // (a test under load once killed the process in the gap).
+    let signalled = wait_for_signal();
     println!("{line}");
-    wait_for_signal().await;
+    signalled.await;
     sim.shutdown().await;
     std::process::ExitCode::SUCCESS
 }
 
-async fn wait_for_signal() {
+/// Installs the SIGINT/SIGTERM handlers now (on Unix; not when first polled) and returns a
+/// future that ends at the first of them.
+fn wait_for_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
+    let handlers = {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
+        signal(SignalKind::terminate())
+            .and_then(|term| Ok((term, signal(SignalKind::interrupt())?)))
+            .ok()
+    };
+    async move {
+        #[cfg(unix)]
+        if let Some((mut term, mut interrupt)) = handlers {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = term.recv() => {}
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+            return;
         }
-    }
-    #[cfg(not(unix))]
-    {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
