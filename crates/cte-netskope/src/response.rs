@@ -272,9 +272,11 @@ fn as_i64_lenient(v: &Value) -> Option<i64> {
 
 /// A Data Export page: `{"ok": 1, "result": [...], "wait_time", "timestamp_hwm"}`.
 pub fn parse_alert_page(body: &[u8], rate: &RateHeaders) -> Result<AlertPage, TenantError> {
-    let value = parse_json(body)?;
-    let alerts = match value.get("result") {
-        Some(Value::Array(items)) => items.iter().cloned().map(Alert::from_value).collect(),
+    let mut value = parse_json(body)?;
+    // The alerts are moved out of the parsed page, not cloned: a page of 10,000 alerts is about
+    // 10 MB, and the copy was a fifth of the pull's CPU.
+    let alerts = match value.get_mut("result").map(Value::take) {
+        Some(Value::Array(items)) => items.into_iter().map(Alert::from_value).collect(),
         Some(Value::Null) | None => Vec::new(),
         Some(_) => {
             return Err(TenantError::InvalidResponse(
