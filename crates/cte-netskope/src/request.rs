@@ -10,8 +10,11 @@ use reqwest::Method;
 
 use crate::settings::Secret;
 
+// The body bytes are `cte_core::push`'s, which the engine's preview renders too; the client
+// sends exactly those.
 pub use cte_core::push::{
-    FILE_HASH_LIST_PATH, REDACTED_TOKEN, URL_LIST_DEPLOY_PATH, URL_LIST_PATH,
+    hash_list_value, named_url_list_body, url_list_body, FILE_HASH_LIST_PATH, REDACTED_TOKEN,
+    URL_LIST_DEPLOY_PATH, URL_LIST_PATH,
 };
 
 /// The tenant endpoint a request uses, as the REST API v2 token page lists endpoints; it is what
@@ -199,24 +202,6 @@ impl TenantRequest {
         req.body = Some(hash_list_body(name, hashes, v1_token));
         req
     }
-}
-
-/// Body of the URL-list PATCH (append, replace, remove):
-/// `{"data":{"urls":[...],"type":"exact"|"regex"}}`, compact, entries in the order given.
-/// The byte format is `cte_core::push`'s, which the engine's preview renders too.
-pub fn url_list_body(urls: &[String], list_type: UrlListType) -> Vec<u8> {
-    push::url_list_body(urls, list_type)
-}
-
-/// Body of URL-list create (POST) and update (PUT):
-/// `{"name":...,"data":{"urls":[...],"type":...}}`, compact, entries in the order given.
-pub fn named_url_list_body(name: &str, urls: &[String], list_type: UrlListType) -> Vec<u8> {
-    push::named_url_list_body(name, urls, list_type)
-}
-
-/// The `list` value of the v1 hash-list body: the hashes joined by commas, in the order given.
-pub fn hash_list_value(hashes: &[String]) -> String {
-    push::hash_list_value(hashes)
 }
 
 /// Body of the v1 hash-list replace: `{"name":...,"list":"h1,h2,...","token":...}`.
