@@ -7,7 +7,7 @@ use cte_core::indicator::{
     Destination, DestinationStatus, Indicator, IndicatorKind, Severity, SourceRecord,
 };
 use cte_core::query::{ListQuery, Locator, SortKey};
-use cte_core::reconcile::merge;
+use cte_core::reconcile::{merge, Observation, SourcePolicy};
 use cte_core::store::{IngestBatch, TagUsage};
 use cte_core::{StoreError, StoreResult};
 use rusqlite::types::Value;
@@ -245,7 +245,6 @@ pub(crate) fn load_by_value(tx: &Transaction<'_>, value: &str) -> StoreResult<Op
     Ok(load_with_id(tx, value)?.map(|(_, ind)| ind))
 }
 
-/// Reconciles each observation with what is stored and writes the result back.
 /// The global CTE settings as stored (defaults when never saved).
 pub(crate) fn read_settings(tx: &Transaction<'_>) -> StoreResult<cte_core::config::CteSettings> {
     let v: Option<String> = tx
@@ -260,85 +259,196 @@ pub(crate) fn read_settings(tx: &Transaction<'_>) -> StoreResult<cte_core::confi
     }
 }
 
-pub(crate) fn ingest(tx: &Transaction<'_>, batch: &IngestBatch<'_>) -> StoreResult<Vec<Indicator>> {
+/// An ingest batch reconciled against what was stored, ready to be written by [`apply`].
+///
+/// Planning only reads, so [`crate::SqliteStore`] plans on a read snapshot while another batch
+/// is being written, and writes the plan under the writer lock if no commit since that snapshot
+/// touched any of [`Plan::keys`] (otherwise it plans again under the lock).
+pub(crate) struct Plan {
+    /// One step per observation, in order.
+    steps: Vec<Step>,
+    /// The sorted, deduplicated value keys of the batch: the rows the plan depends on.
+    pub(crate) keys: Vec<i64>,
+    settings: cte_core::config::CteSettings,
+    /// The destinations some business rule shares each reporting source to.
+    destinations: HashMap<String, Vec<String>>,
+}
+
+enum Step {
+    /// The first report of a value in the batch, reconciled with what was stored.
+    Ready(Reconciled),
+    /// A later report of a value the batch already reports (by its index): it is reconciled when
+    /// written, with what the earlier report wrote.
+    Repeat(usize),
+}
+
+/// One observation merged with the stored document.
+struct Reconciled {
+    /// The stored row, `None` for a new value.
+    id: Option<i64>,
+    doc: Indicator,
+    /// Position of the reporting source in `doc.sources`.
+    seq: usize,
+    /// The tags this source had stored, so unchanged tag rows are not rewritten.
+    stored_tags: Option<Vec<String>>,
+}
+
+fn reconcile(
+    obs: &Observation,
+    existing: Option<(i64, Indicator)>,
+    batch: &IngestBatch<'_>,
+    settings: &cte_core::config::CteSettings,
+    destinations: &[String],
+) -> StoreResult<Reconciled> {
+    let policy = policy_of(batch, &obs.source)?;
+    let (id, existing) = match existing {
+        Some((id, ind)) => (Some(id), Some(ind)),
+        None => (None, None),
+    };
+    let mut stored_tags = None;
+    if let Some(old) = &existing {
+        if old.kind != obs.kind {
+            return Err(StoreError::Invalid(format!(
+                "Indicator '{}' is stored as type '{}'; it cannot also be '{}'.",
+                obs.value, old.kind, obs.kind
+            )));
+        }
+        stored_tags = old.source(&obs.source).map(|s| s.tags.clone());
+    }
+    let mut doc = merge(
+        existing,
+        obs,
+        policy,
+        settings.criteria,
+        batch.report,
+        batch.now,
+    );
+    let seq = doc
+        .sources
+        .iter()
+        .position(|s| s.source == obs.source)
+        .expect("merge keeps the reporting source");
+    mark_pending(&mut doc.sources[seq], destinations);
+    Ok(Reconciled {
+        id,
+        doc,
+        seq,
+        stored_tags,
+    })
+}
+
+fn policy_of<'b>(batch: &'b IngestBatch<'_>, source: &str) -> StoreResult<&'b SourcePolicy> {
+    batch.policies.get(source).ok_or_else(|| {
+        StoreError::Invalid(format!(
+            "Configuration with name='{source}' does not exist."
+        ))
+    })
+}
+
+/// Reconciles each observation with what is stored (reads only; see [`Plan`]).
+pub(crate) fn plan(tx: &Transaction<'_>, batch: &IngestBatch<'_>) -> StoreResult<Plan> {
     let settings = read_settings(tx)?;
-    let mut out: Vec<Indicator> = Vec::new();
-    let mut position: HashMap<String, usize> = HashMap::new();
-    let mut destinations_of: HashMap<String, Vec<String>> = HashMap::new();
-    // What was stored before this batch, looked up at once; a value the batch itself wrote is read
-    // back by id, so a repeat within the batch merges with the earlier report.
+    let mut destinations: HashMap<String, Vec<String>> = HashMap::new();
+    for obs in batch.observations {
+        if !destinations.contains_key(&obs.source) {
+            policy_of(batch, &obs.source)?;
+            let names = sharing_destinations(tx, &obs.source)?;
+            destinations.insert(obs.source.clone(), names);
+        }
+    }
+    let mut keys: Vec<i64> = batch
+        .observations
+        .iter()
+        .map(|o| value_key(&o.value))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    // What was stored before this batch, looked up at once.
     let heads = heads_of(tx, batch.observations.iter().map(|o| o.value.as_str()))?;
     let mut stored: HashMap<String, (i64, Indicator)> =
         finish_many(tx, heads.into_values().collect())?
             .into_iter()
             .map(|(id, ind)| (ind.value.clone(), (id, ind)))
             .collect();
-    let mut written: HashMap<String, i64> = HashMap::new();
-    for obs in batch.observations {
-        let policy = batch.policies.get(&obs.source).ok_or_else(|| {
-            StoreError::Invalid(format!(
-                "Configuration with name='{}' does not exist.",
-                obs.source
-            ))
-        })?;
-        let found = match written.get(&obs.value) {
-            Some(&id) => load_by_id(tx, id)?.map(|ind| (id, ind)),
-            None => stored.remove(&obs.value),
-        };
-        let (id, existing) = match found {
-            Some((id, ind)) => (Some(id), Some(ind)),
-            None => (None, None),
-        };
-        // The tags this source had stored, so unchanged tag rows are not rewritten.
-        let mut stored_tags = None;
-        if let Some(old) = &existing {
-            if old.kind != obs.kind {
-                return Err(StoreError::Invalid(format!(
-                    "Indicator '{}' is stored as type '{}'; it cannot also be '{}'.",
-                    obs.value, old.kind, obs.kind
-                )));
-            }
-            stored_tags = old.source(&obs.source).map(|s| s.tags.clone());
+    let mut first: std::collections::HashSet<&str> =
+        std::collections::HashSet::with_capacity(batch.observations.len());
+    let mut steps = Vec::with_capacity(batch.observations.len());
+    for (i, obs) in batch.observations.iter().enumerate() {
+        if !first.insert(&obs.value) {
+            steps.push(Step::Repeat(i));
+            continue;
         }
-        let mut merged = merge(
-            existing,
+        let existing = stored.remove(&obs.value);
+        steps.push(Step::Ready(reconcile(
             obs,
-            policy,
-            settings.criteria,
-            batch.report,
-            batch.now,
-        );
-        let id = write_head(tx, id, &merged)?;
-        if !written.contains_key(&merged.value) {
-            written.insert(merged.value.clone(), id);
+            existing,
+            batch,
+            &settings,
+            &destinations[&obs.source],
+        )?));
+    }
+    Ok(Plan {
+        steps,
+        keys,
+        settings,
+        destinations,
+    })
+}
+
+/// Writes a [`Plan`] made from what is stored now (on this transaction, or on a snapshot that no
+/// commit has changed for the batch's values since). Returns the stored indicators, in the order
+/// of first appearance of each value, when the batch asks for them.
+pub(crate) fn apply(
+    tx: &Transaction<'_>,
+    batch: &IngestBatch<'_>,
+    plan: Plan,
+) -> StoreResult<Vec<Indicator>> {
+    let mut out: Vec<Indicator> = Vec::new();
+    let mut position: HashMap<String, usize> = HashMap::new();
+    let mut written: HashMap<String, i64> = HashMap::new();
+    for step in plan.steps {
+        let r = match step {
+            Step::Ready(r) => r,
+            Step::Repeat(i) => {
+                // Merged with what the earlier report of the value wrote.
+                let obs = &batch.observations[i];
+                let existing = match written.get(&obs.value) {
+                    Some(&id) => load_by_id(tx, id)?.map(|ind| (id, ind)),
+                    None => None,
+                };
+                reconcile(
+                    obs,
+                    existing,
+                    batch,
+                    &plan.settings,
+                    &plan.destinations[&obs.source],
+                )?
+            }
+        };
+        let id = write_head(tx, r.id, &r.doc)?;
+        let record = &r.doc.sources[r.seq];
+        write_source(tx, id, r.seq, record, r.stored_tags.as_deref())?;
+        write_pending(tx, id, &record.source, &plan.destinations[&record.source])?;
+        if !written.contains_key(&r.doc.value) {
+            written.insert(r.doc.value.clone(), id);
         }
-        let seq = merged
-            .sources
-            .iter()
-            .position(|s| s.source == obs.source)
-            .expect("merge keeps the reporting source");
-        write_source(tx, id, seq, &merged.sources[seq], stored_tags.as_deref())?;
-        if !destinations_of.contains_key(&obs.source) {
-            let names = sharing_destinations(tx, &obs.source)?;
-            destinations_of.insert(obs.source.clone(), names);
-        }
-        mark_pending(
-            tx,
-            id,
-            &mut merged.sources[seq],
-            &destinations_of[&obs.source],
-        )?;
         if batch.return_indicators {
-            match position.get(&merged.value) {
-                Some(&i) => out[i] = merged,
+            match position.get(&r.doc.value) {
+                Some(&i) => out[i] = r.doc,
                 None => {
-                    position.insert(merged.value.clone(), out.len());
-                    out.push(merged);
+                    position.insert(r.doc.value.clone(), out.len());
+                    out.push(r.doc);
                 }
             }
         }
     }
     Ok(out)
+}
+
+/// Reconciles each observation with what is stored and writes the result back.
+pub(crate) fn ingest(tx: &Transaction<'_>, batch: &IngestBatch<'_>) -> StoreResult<Vec<Indicator>> {
+    let plan = plan(tx, batch)?;
+    apply(tx, batch, plan)
 }
 
 fn write_head(tx: &Transaction<'_>, id: Option<i64>, ind: &Indicator) -> StoreResult<i64> {
@@ -405,11 +515,28 @@ fn sharing_destinations(tx: &Transaction<'_>, source: &str) -> StoreResult<Vec<S
 
 /// As CE does on every report, marks the record `pending` for each destination its source is
 /// shared to, until the next share cycle for that destination settles it (the pending entry has
-/// no list; the share cycle's acknowledgement removes it).
-fn mark_pending(
+/// no list; the share cycle's acknowledgement removes it). [`write_pending`] stores the marks.
+fn mark_pending(record: &mut SourceRecord, destinations: &[String]) {
+    for d in destinations {
+        let already = record
+            .destinations
+            .iter()
+            .any(|x| &x.name == d && x.status == DestinationStatus::Pending);
+        if !already {
+            record.destinations.push(Destination {
+                name: d.clone(),
+                status: DestinationStatus::Pending,
+                reason: None,
+            });
+        }
+    }
+}
+
+/// Stores what [`mark_pending`] marks (a mark already stored stays as it is).
+fn write_pending(
     tx: &Transaction<'_>,
     id: i64,
-    record: &mut SourceRecord,
+    source: &str,
     destinations: &[String],
 ) -> StoreResult<()> {
     if destinations.is_empty() {
@@ -422,18 +549,7 @@ fn mark_pending(
         )
         .map_err(sql)?;
     for d in destinations {
-        stmt.execute(params![id, record.source, d]).map_err(sql)?;
-        let already = record
-            .destinations
-            .iter()
-            .any(|x| &x.name == d && x.status == DestinationStatus::Pending);
-        if !already {
-            record.destinations.push(Destination {
-                name: d.clone(),
-                status: DestinationStatus::Pending,
-                reason: None,
-            });
-        }
+        stmt.execute(params![id, source, d]).map_err(sql)?;
     }
     Ok(())
 }

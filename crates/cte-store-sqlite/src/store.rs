@@ -1,6 +1,8 @@
 //! [`SqliteStore`]: connections, and the port methods other than indicators.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
@@ -29,10 +31,16 @@ use crate::{dashboard, indicators, paging};
 
 const MAX_IDLE_READERS: usize = 8;
 
+/// Commits the writer remembers for ingest plans made on a snapshot (see [`SqliteStore::ingest`]);
+/// a plan older than that is made again.
+const COMMIT_LOG: usize = 16;
+
 /// The SQLite store. Cheap to share behind an `Arc`.
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: Mutex<Writer>,
+    /// The generation of the writer's last logged commit (see [`Writer::commits`]).
+    committed: AtomicU64,
     readers: Mutex<Vec<Connection>>,
     secrets: Mutex<Option<std::sync::Arc<SecretBox>>>,
 }
@@ -63,6 +71,68 @@ pub const PRAGMAS: &str = "PRAGMA journal_mode = WAL;
      PRAGMA wal_autocheckpoint = 16384;
      PRAGMA journal_size_limit = 67108864;";
 
+/// The one write connection, and what it committed lately.
+struct Writer {
+    conn: Connection,
+    log: CommitLog,
+}
+
+/// What the writer committed lately, so that an ingest planned on a snapshot can tell whether a
+/// commit since then wrote any of its indicators (see [`SqliteStore::ingest`]).
+pub(crate) struct CommitLog {
+    /// `PRAGMA data_version` as of the writer's last transaction; it changes when some other
+    /// connection (another process, another store on the same file) commits.
+    data_version: i64,
+    /// The last [`COMMIT_LOG`] commits, oldest first: generation, and the sorted value keys of the
+    /// indicators an ingest wrote (`None`: anything may have changed, as with a commit by another
+    /// connection or any write other than an ingest).
+    commits: VecDeque<(u64, Option<Vec<i64>>)>,
+}
+
+impl CommitLog {
+    fn push(&mut self, committed: &AtomicU64, keys: Option<Vec<i64>>) {
+        let generation = committed.load(Ordering::Relaxed) + 1;
+        if self.commits.len() == COMMIT_LOG {
+            self.commits.pop_front();
+        }
+        self.commits.push_back((generation, keys));
+        committed.store(generation, Ordering::Release);
+    }
+
+    /// Whether a commit logged after generation `since` may have changed a row of `keys`
+    /// (sorted): one that wrote none of them did not.
+    pub(crate) fn changed_since(&self, since: u64, keys: &[i64]) -> bool {
+        let mut later = self.commits.iter().filter(|(g, _)| *g > since).peekable();
+        match later.peek() {
+            None => return false,
+            // Commits between `since` and the oldest remembered one are forgotten.
+            Some((g, _)) if *g != since + 1 => return true,
+            Some(_) => {}
+        }
+        later.any(|(_, written)| match written {
+            None => true,
+            Some(written) => intersect(written, keys),
+        })
+    }
+}
+
+/// Whether two sorted slices share an element.
+fn intersect(a: &[i64], b: &[i64]) -> bool {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => return true,
+        }
+    }
+    false
+}
+
+fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA data_version", [], |r| r.get(0))
+}
+
 fn open_connection(path: &Path) -> Result<Connection, SqliteError> {
     let conn = Connection::open(path)?;
     conn.execute_batch(PRAGMAS)?;
@@ -77,9 +147,17 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         let mut writer = open_connection(&path)?;
         migrate(&mut writer)?;
+        let data_version = data_version(&writer)?;
         Ok(SqliteStore {
             path,
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Writer {
+                conn: writer,
+                log: CommitLog {
+                    data_version,
+                    commits: VecDeque::with_capacity(COMMIT_LOG),
+                },
+            }),
+            committed: AtomicU64::new(0),
             readers: Mutex::new(Vec::new()),
             secrets: Mutex::new(None),
         })
@@ -90,7 +168,7 @@ impl SqliteStore {
         &self.path
     }
 
-    fn writer(&self) -> MutexGuard<'_, Connection> {
+    fn writer(&self) -> MutexGuard<'_, Writer> {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -166,13 +244,50 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        let mut conn = self.writer();
+        self.write_logged(|tx, _| Ok((f(tx)?, None)))
+    }
+
+    /// [`Self::write`] for a transaction that knows which indicators it wrote: `f` also gets the
+    /// commit log (to ask what changed since a snapshot) and returns the sorted value keys of the
+    /// indicators it wrote, or `None` if it may have changed anything else.
+    fn write_logged<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>, &CommitLog) -> StoreResult<(T, Option<Vec<i64>>)>,
+    ) -> StoreResult<T> {
+        let mut guard = self.writer();
+        let Writer { conn, log } = &mut *guard;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql)?;
-        let out = f(&tx)?;
+        // Nobody else can commit from here until this transaction ends: if somebody did since
+        // the writer's last transaction, it is logged as a change to anything.
+        let version = data_version(&tx).map_err(sql)?;
+        if version != log.data_version {
+            log.data_version = version;
+            log.push(&self.committed, None);
+        }
+        let (out, keys) = f(&tx, log)?;
         tx.commit().map_err(sql)?;
+        log.push(&self.committed, keys);
         Ok(out)
+    }
+
+    /// The second half of [`Store::ingest`]: writes `planned` (made on a snapshot taken after
+    /// generation `since`) if no commit since may have changed what it read, else plans again.
+    fn ingest_planned(
+        &self,
+        batch: &IngestBatch<'_>,
+        since: u64,
+        planned: Option<indicators::Plan>,
+    ) -> StoreResult<Vec<Indicator>> {
+        self.write_logged(|tx, log| {
+            let plan = match planned {
+                Some(plan) if !log.changed_since(since, &plan.keys) => plan,
+                _ => indicators::plan(tx, batch)?,
+            };
+            let keys = plan.keys.clone();
+            Ok((indicators::apply(tx, batch, plan)?, Some(keys)))
+        })
     }
 
     /// Runs `f` on a read connection inside one deferred transaction (a consistent snapshot).
@@ -639,8 +754,17 @@ impl Store for SqliteStore {
         self.read(|tx| indicators::tag_usage(tx, filter))
     }
 
+    /// Reconciles the batch on a read snapshot, beside whatever the writer is doing at the time
+    /// (another batch, say), then writes it under the writer lock, unless a commit since that
+    /// snapshot wrote one of the batch's values or may have changed anything else: then it
+    /// reconciles again under the lock. Either way the result is what reconciling under the lock
+    /// gives; the writer is only held for the writes.
     fn ingest(&self, batch: &IngestBatch<'_>) -> StoreResult<Vec<Indicator>> {
-        self.write(|tx| indicators::ingest(tx, batch))
+        // Read before the snapshot begins: a commit that lands in between counts as later.
+        let since = self.committed.load(Ordering::Acquire);
+        // A plan that failed on the snapshot is made again under the lock, for the error as of now.
+        let planned = self.read(|tx| indicators::plan(tx, batch)).ok();
+        self.ingest_planned(batch, since, planned)
     }
 
     fn indicator(&self, value: &str) -> StoreResult<Option<Indicator>> {
@@ -925,5 +1049,169 @@ impl Store for SqliteStore {
 
     fn pull_dashboard(&self) -> StoreResult<Vec<PullCounts>> {
         self.read(dashboard::pull_counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use chrono::{TimeZone, Utc};
+    use cte_core::config::{Configuration, IntervalUnit, PluginKind, RunStatus};
+    use cte_core::indicator::{IndicatorKind, Severity};
+    use cte_core::reconcile::{Observation, ReportKind, SourcePolicy, TagStrategy};
+    use cte_core::store::{IngestBatch, Store};
+
+    use super::*;
+
+    fn policies() -> HashMap<String, SourcePolicy> {
+        ["a", "b", "c"]
+            .iter()
+            .map(|name| {
+                let config = Configuration {
+                    name: name.to_string(),
+                    plugin: PluginKind::ApiSources,
+                    active: true,
+                    tenant: None,
+                    ssl_validation: true,
+                    poll_interval: 60,
+                    poll_interval_unit: IntervalUnit::Seconds,
+                    reputation: 0,
+                    age_after_days: 90,
+                    parameters: serde_json::json!({}),
+                    tags_aggregate_strategy: TagStrategy::Append,
+                    created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+                    pull: RunStatus::default(),
+                    share: RunStatus::default(),
+                };
+                (name.to_string(), config.source_policy())
+            })
+            .collect()
+    }
+
+    fn report(value: &str, source: &str) -> Observation {
+        let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        Observation {
+            value: value.into(),
+            kind: IndicatorKind::Domain,
+            source: source.into(),
+            test: false,
+            safe: false,
+            active: true,
+            expires_at: None,
+            first_seen: Some(at),
+            last_seen: Some(at),
+            tags: Vec::new(),
+            reputation: 5,
+            severity: Severity::High,
+            comments: String::new(),
+            extended_information: String::new(),
+        }
+    }
+
+    fn batch<'a>(
+        observations: &'a [Observation],
+        policies: &'a HashMap<String, SourcePolicy>,
+    ) -> IngestBatch<'a> {
+        IngestBatch {
+            observations,
+            policies,
+            report: ReportKind::Api,
+            now: Utc.with_ymd_and_hms(2026, 1, 2, 0, 0, 0).unwrap(),
+            return_indicators: true,
+        }
+    }
+
+    fn sources(doc: &Indicator) -> Vec<&str> {
+        doc.sources.iter().map(|s| s.source.as_str()).collect()
+    }
+
+    /// A plan is made on a snapshot; `between` then commits; the plan is handed to the writer.
+    /// Returns what the ingest returned, and what is stored afterwards.
+    fn planned_across(
+        s: &SqliteStore,
+        planned: &[Observation],
+        between: impl FnOnce(),
+    ) -> (Indicator, Indicator) {
+        let p = policies();
+        let b = batch(planned, &p);
+        let since = s.committed.load(Ordering::Acquire);
+        let plan = s.read(|tx| indicators::plan(tx, &b)).unwrap();
+        between();
+        let out = s.ingest_planned(&b, since, Some(plan)).unwrap();
+        let stored = s.indicator(&planned[0].value).unwrap().unwrap();
+        (out.into_iter().next().unwrap(), stored)
+    }
+
+    fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(dir.path().join("cte.db")).unwrap();
+        (dir, s)
+    }
+
+    #[test]
+    fn a_plan_whose_value_was_written_since_its_snapshot_is_made_again() {
+        let (_dir, s) = store();
+        let p = policies();
+        s.ingest(&batch(&[report("x.example", "a")], &p)).unwrap();
+        let (out, stored) = planned_across(&s, &[report("x.example", "b")], || {
+            s.ingest(&batch(&[report("x.example", "c")], &p)).unwrap();
+        });
+        // The stale plan knew only of source a: written as is, it would answer without c.
+        assert_eq!(sources(&out), ["a", "c", "b"]);
+        assert_eq!(out, stored);
+    }
+
+    #[test]
+    fn a_commit_by_another_connection_counts_as_a_change() {
+        let (dir, s) = store();
+        let p = policies();
+        s.ingest(&batch(&[report("x.example", "a")], &p)).unwrap();
+        let other = SqliteStore::open(dir.path().join("cte.db")).unwrap();
+        let (out, stored) = planned_across(&s, &[report("x.example", "b")], || {
+            other
+                .ingest(&batch(&[report("x.example", "c")], &p))
+                .unwrap();
+        });
+        assert_eq!(sources(&out), ["a", "c", "b"]);
+        assert_eq!(out, stored);
+    }
+
+    #[test]
+    fn a_plan_is_kept_when_commits_since_wrote_other_values() {
+        let (_dir, s) = store();
+        let p = policies();
+        s.ingest(&batch(&[report("x.example", "a")], &p)).unwrap();
+        let (out, stored) = planned_across(&s, &[report("x.example", "b")], || {
+            s.ingest(&batch(&[report("y.example", "c")], &p)).unwrap();
+        });
+        assert_eq!(sources(&out), ["a", "b"]);
+        assert_eq!(out, stored);
+    }
+
+    #[test]
+    fn the_commit_log_tells_which_plans_may_be_stale() {
+        let committed = AtomicU64::new(0);
+        let mut log = CommitLog {
+            data_version: 0,
+            commits: VecDeque::new(),
+        };
+        assert!(!log.changed_since(0, &[1, 2, 3]));
+        log.push(&committed, Some(vec![2, 5]));
+        log.push(&committed, Some(vec![7]));
+        assert_eq!(committed.load(Ordering::Relaxed), 2);
+        assert!(log.changed_since(0, &[1, 5]));
+        assert!(!log.changed_since(0, &[1, 3, 6, 8]));
+        assert!(!log.changed_since(1, &[2, 5]));
+        assert!(log.changed_since(1, &[7]));
+        assert!(!log.changed_since(2, &[2, 5, 7]));
+        log.push(&committed, None);
+        assert!(log.changed_since(2, &[]));
+        // Once the commits after a plan's snapshot are no longer all remembered, it is stale.
+        for _ in 0..COMMIT_LOG {
+            log.push(&committed, Some(vec![100]));
+        }
+        assert!(log.changed_since(2, &[1]));
+        assert!(!log.changed_since(3, &[1]));
     }
 }
