@@ -11,7 +11,7 @@ use cte_core::reconcile::{merge, Observation, SourcePolicy};
 use cte_core::store::{IngestBatch, TagUsage};
 use cte_core::{StoreError, StoreResult};
 use rusqlite::types::Value;
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, CachedStatement, OptionalExtension, Transaction};
 
 use crate::error::{sql, SqliteError};
 use crate::filter_sql;
@@ -403,7 +403,10 @@ pub(crate) fn apply(
     batch: &IngestBatch<'_>,
     plan: Plan,
 ) -> StoreResult<Vec<Indicator>> {
+    let mut writes = Writes::prepare(tx)?;
+    let repeats = plan.steps.iter().any(|s| matches!(s, Step::Repeat(_)));
     let mut out: Vec<Indicator> = Vec::new();
+    // Only a batch that reports a value twice needs to find what it wrote for the value.
     let mut position: HashMap<String, usize> = HashMap::new();
     let mut written: HashMap<String, i64> = HashMap::new();
     for step in plan.steps {
@@ -425,14 +428,18 @@ pub(crate) fn apply(
                 )?
             }
         };
-        let id = write_head(tx, r.id, &r.doc)?;
+        let id = writes.head(r.id, &r.doc)?;
         let record = &r.doc.sources[r.seq];
-        write_source(tx, id, r.seq, record, r.stored_tags.as_deref())?;
-        write_pending(tx, id, &record.source, &plan.destinations[&record.source])?;
-        if !written.contains_key(&r.doc.value) {
+        writes.source(id, r.seq, record, r.stored_tags.as_deref())?;
+        writes.pending(id, &record.source, &plan.destinations[&record.source])?;
+        if repeats && !written.contains_key(&r.doc.value) {
             written.insert(r.doc.value.clone(), id);
         }
         if batch.return_indicators {
+            if !repeats {
+                out.push(r.doc);
+                continue;
+            }
             match position.get(&r.doc.value) {
                 Some(&i) => out[i] = r.doc,
                 None => {
@@ -451,57 +458,6 @@ pub(crate) fn ingest(tx: &Transaction<'_>, batch: &IngestBatch<'_>) -> StoreResu
     apply(tx, batch, plan)
 }
 
-fn write_head(tx: &Transaction<'_>, id: Option<i64>, ind: &Indicator) -> StoreResult<i64> {
-    let shared = serde_json::to_string(&ind.shared_with).expect("strings serialize");
-    match id {
-        Some(id) => {
-            let mut stmt = tx
-                .prepare_cached(
-                    "UPDATE indicators SET test = ?2, safe = ?3, active = ?4, expires_at = ?5,
-                     internal_hits = ?6, external_hits = ?7, shared_with = ?8 WHERE id = ?1",
-                )
-                .map_err(sql)?;
-            stmt.execute(params![
-                id,
-                ind.test,
-                ind.safe,
-                ind.active,
-                opt_ms(ind.expires_at),
-                ind.internal_hits as i64,
-                ind.external_hits as i64,
-                shared
-            ])
-            .map_err(sql)?;
-            Ok(id)
-        }
-        None => {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT INTO indicators (value, type, test, safe, active, expires_at, internal_hits, external_hits, shared_with, value_key)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                )
-                .map_err(sql)?;
-            stmt.execute(params![
-                ind.value,
-                ind.kind.as_str(),
-                ind.test,
-                ind.safe,
-                ind.active,
-                opt_ms(ind.expires_at),
-                ind.internal_hits as i64,
-                ind.external_hits as i64,
-                shared,
-                value_key(&ind.value)
-            ])
-            .map_err(sql)?;
-            Ok(tx.last_insert_rowid())
-        }
-    }
-}
-
-/// Writes one source record. `stored_tags` are the record's tags as stored before (`None` when the
-/// record is new): tag rows are only written where they changed, and an append (what
-/// reconciliation does unless the source overwrites tags) only inserts the new ones.
 /// The destinations some business rule shares this source's IoCs to.
 fn sharing_destinations(tx: &Transaction<'_>, source: &str) -> StoreResult<Vec<String>> {
     let mut stmt = tx
@@ -515,7 +471,7 @@ fn sharing_destinations(tx: &Transaction<'_>, source: &str) -> StoreResult<Vec<S
 
 /// As CE does on every report, marks the record `pending` for each destination its source is
 /// shared to, until the next share cycle for that destination settles it (the pending entry has
-/// no list; the share cycle's acknowledgement removes it). [`write_pending`] stores the marks.
+/// no list; the share cycle's acknowledgement removes it). [`Writes::pending`] stores the marks.
 fn mark_pending(record: &mut SourceRecord, destinations: &[String]) {
     for d in destinations {
         let already = record
@@ -532,108 +488,165 @@ fn mark_pending(record: &mut SourceRecord, destinations: &[String]) {
     }
 }
 
-/// Stores what [`mark_pending`] marks (a mark already stored stays as it is).
-fn write_pending(
-    tx: &Transaction<'_>,
-    id: i64,
-    source: &str,
-    destinations: &[String],
-) -> StoreResult<()> {
-    if destinations.is_empty() {
-        return Ok(());
-    }
-    let mut stmt = tx
-        .prepare_cached(
-            "INSERT OR IGNORE INTO source_destinations (indicator_id, source, destination, status)
-             VALUES (?1, ?2, ?3, 'pending')",
-        )
-        .map_err(sql)?;
-    for d in destinations {
-        stmt.execute(params![id, source, d]).map_err(sql)?;
-    }
-    Ok(())
+/// The statements an ingest batch writes with, prepared once for the batch.
+struct Writes<'tx> {
+    insert_head: CachedStatement<'tx>,
+    update_head: CachedStatement<'tx>,
+    upsert_source: CachedStatement<'tx>,
+    append_tag: CachedStatement<'tx>,
+    delete_tags: CachedStatement<'tx>,
+    insert_tag: CachedStatement<'tx>,
+    insert_pending: CachedStatement<'tx>,
 }
 
-fn write_source(
-    tx: &Transaction<'_>,
-    id: i64,
-    seq: usize,
-    s: &SourceRecord,
-    stored_tags: Option<&[String]>,
-) -> StoreResult<()> {
-    let mut stmt = tx
-        .prepare_cached(
-            "INSERT INTO indicator_sources (indicator_id, source, seq, first_seen, last_seen, reputation, severity,
-                comments, extended_information, internal_hits, external_hits, retracted)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-             ON CONFLICT(indicator_id, source) DO UPDATE SET
-                first_seen = excluded.first_seen, last_seen = excluded.last_seen,
-                reputation = excluded.reputation, severity = excluded.severity,
-                comments = excluded.comments, extended_information = excluded.extended_information,
-                internal_hits = excluded.internal_hits, external_hits = excluded.external_hits,
-                retracted = excluded.retracted",
-        )
-        .map_err(sql)?;
-    stmt.execute(params![
-        id,
-        s.source,
-        seq as i64,
-        ms(s.first_seen),
-        ms(s.last_seen),
-        s.reputation,
-        s.severity.rank(),
-        s.comments,
-        s.extended_information,
-        s.internal_hits as i64,
-        s.external_hits as i64,
-        s.retracted
-    ])
-    .map_err(sql)?;
-    let tag_error = |tag: &str, e: rusqlite::Error| match &e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
-        {
-            StoreError::Invalid(format!("Tag '{tag}' does not exist."))
-        }
-        _ => sql(e),
-    };
-    match stored_tags {
-        Some(old) if s.tags.starts_with(old) => {
+impl<'tx> Writes<'tx> {
+    fn prepare(tx: &'tx Transaction<'_>) -> StoreResult<Writes<'tx>> {
+        let p = |text: &str| tx.prepare_cached(text).map_err(sql);
+        Ok(Writes {
+            insert_head: p(
+                "INSERT INTO indicators (value, type, test, safe, active, expires_at, internal_hits, external_hits, shared_with, value_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?,
+            update_head: p(
+                "UPDATE indicators SET test = ?2, safe = ?3, active = ?4, expires_at = ?5,
+                 internal_hits = ?6, external_hits = ?7, shared_with = ?8 WHERE id = ?1",
+            )?,
+            upsert_source: p(
+                "INSERT INTO indicator_sources (indicator_id, source, seq, first_seen, last_seen, reputation, severity,
+                    comments, extended_information, internal_hits, external_hits, retracted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 ON CONFLICT(indicator_id, source) DO UPDATE SET
+                    first_seen = excluded.first_seen, last_seen = excluded.last_seen,
+                    reputation = excluded.reputation, severity = excluded.severity,
+                    comments = excluded.comments, extended_information = excluded.extended_information,
+                    internal_hits = excluded.internal_hits, external_hits = excluded.external_hits,
+                    retracted = excluded.retracted",
+            )?,
             // Stored seqs may have gaps (bulk tag removal), so appended tags go after the largest.
-            let mut append = tx
-                .prepare_cached(
-                    "INSERT INTO source_tags (indicator_id, source, tag, seq)
-                     SELECT ?1, ?2, ?3, COALESCE(MAX(seq) + 1, 0) FROM source_tags
-                     WHERE indicator_id = ?1 AND source = ?2",
-                )
-                .map_err(sql)?;
-            for tag in &s.tags[old.len()..] {
-                append
-                    .execute(params![id, s.source, tag])
-                    .map_err(|e| tag_error(tag, e))?;
-            }
-        }
-        stored => {
-            if stored.is_some() {
-                let mut del = tx
-                    .prepare_cached(
-                        "DELETE FROM source_tags WHERE indicator_id = ?1 AND source = ?2",
-                    )
+            append_tag: p(
+                "INSERT INTO source_tags (indicator_id, source, tag, seq)
+                 SELECT ?1, ?2, ?3, COALESCE(MAX(seq) + 1, 0) FROM source_tags
+                 WHERE indicator_id = ?1 AND source = ?2",
+            )?,
+            delete_tags: p("DELETE FROM source_tags WHERE indicator_id = ?1 AND source = ?2")?,
+            insert_tag: p(
+                "INSERT INTO source_tags (indicator_id, source, tag, seq) VALUES (?1, ?2, ?3, ?4)",
+            )?,
+            insert_pending: p(
+                "INSERT OR IGNORE INTO source_destinations (indicator_id, source, destination, status)
+                 VALUES (?1, ?2, ?3, 'pending')",
+            )?,
+        })
+    }
+
+    /// Writes the indicator row (inserts it when `id` is `None`); returns its id.
+    fn head(&mut self, id: Option<i64>, ind: &Indicator) -> StoreResult<i64> {
+        let shared = if ind.shared_with.is_empty() {
+            "[]".to_owned()
+        } else {
+            serde_json::to_string(&ind.shared_with).expect("strings serialize")
+        };
+        match id {
+            Some(id) => {
+                self.update_head
+                    .execute(params![
+                        id,
+                        ind.test,
+                        ind.safe,
+                        ind.active,
+                        opt_ms(ind.expires_at),
+                        ind.internal_hits as i64,
+                        ind.external_hits as i64,
+                        shared
+                    ])
                     .map_err(sql)?;
-                del.execute(params![id, s.source]).map_err(sql)?;
+                Ok(id)
             }
-            let mut ins = tx
-                .prepare_cached(
-                    "INSERT INTO source_tags (indicator_id, source, tag, seq) VALUES (?1, ?2, ?3, ?4)",
-                )
-                .map_err(sql)?;
-            for (i, tag) in s.tags.iter().enumerate() {
-                ins.execute(params![id, s.source, tag, i as i64])
-                    .map_err(|e| tag_error(tag, e))?;
-            }
+            None => self
+                .insert_head
+                .insert(params![
+                    ind.value,
+                    ind.kind.as_str(),
+                    ind.test,
+                    ind.safe,
+                    ind.active,
+                    opt_ms(ind.expires_at),
+                    ind.internal_hits as i64,
+                    ind.external_hits as i64,
+                    shared,
+                    value_key(&ind.value)
+                ])
+                .map_err(sql),
         }
     }
-    Ok(())
+
+    /// Writes one source record. `stored_tags` are the record's tags as stored before (`None` when
+    /// the record is new): tag rows are only written where they changed, and an append (what
+    /// reconciliation does unless the source overwrites tags) only inserts the new ones.
+    fn source(
+        &mut self,
+        id: i64,
+        seq: usize,
+        s: &SourceRecord,
+        stored_tags: Option<&[String]>,
+    ) -> StoreResult<()> {
+        self.upsert_source
+            .execute(params![
+                id,
+                s.source,
+                seq as i64,
+                ms(s.first_seen),
+                ms(s.last_seen),
+                s.reputation,
+                s.severity.rank(),
+                s.comments,
+                s.extended_information,
+                s.internal_hits as i64,
+                s.external_hits as i64,
+                s.retracted
+            ])
+            .map_err(sql)?;
+        let tag_error = |tag: &str, e: rusqlite::Error| match &e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
+            {
+                StoreError::Invalid(format!("Tag '{tag}' does not exist."))
+            }
+            _ => sql(e),
+        };
+        match stored_tags {
+            Some(old) if s.tags.starts_with(old) => {
+                for tag in &s.tags[old.len()..] {
+                    self.append_tag
+                        .execute(params![id, s.source, tag])
+                        .map_err(|e| tag_error(tag, e))?;
+                }
+            }
+            stored => {
+                if stored.is_some() {
+                    self.delete_tags
+                        .execute(params![id, s.source])
+                        .map_err(sql)?;
+                }
+                for (i, tag) in s.tags.iter().enumerate() {
+                    self.insert_tag
+                        .execute(params![id, s.source, tag, i as i64])
+                        .map_err(|e| tag_error(tag, e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores what [`mark_pending`] marks (a mark already stored stays as it is).
+    fn pending(&mut self, id: i64, source: &str, destinations: &[String]) -> StoreResult<()> {
+        for d in destinations {
+            self.insert_pending
+                .execute(params![id, source, d])
+                .map_err(sql)?;
+        }
+        Ok(())
+    }
 }
 
 fn sort_sql(key: SortKey, ascending: bool) -> String {
