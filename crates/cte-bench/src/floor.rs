@@ -29,7 +29,7 @@ impl Floor {
         let path = dir.path().join("floor.db");
         drop(cte_store_sqlite::SqliteStore::open(&path)?);
         let conn = Connection::open(&path)?;
-        conn.execute_batch(cte_store_sqlite::PRAGMAS)?;
+        cte_store_sqlite::configure(&conn)?;
         for tag in gen::TAGS {
             conn.execute(
                 "INSERT INTO tags (name, color) VALUES (?1, '#5E6AD2')",

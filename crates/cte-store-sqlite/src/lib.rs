@@ -18,5 +18,5 @@ mod store;
 mod value_key;
 
 pub use error::SqliteError;
-pub use store::{SqliteStore, PRAGMAS};
+pub use store::{configure, SqliteStore};
 pub use value_key::value_key;
