@@ -592,3 +592,42 @@ fn pages_keep_report_order_of_sources_and_tags() {
     // One document alone reads the same as on a page.
     assert_eq!(s.indicator("one.example").unwrap().unwrap(), page[0]);
 }
+
+/// Two writers report the same values at once, each batch reconciled on a snapshot while the
+/// other's may be committing: no report is lost (each one counts one hit on the indicator and on
+/// its source record) and both sources are kept.
+#[test]
+fn concurrent_batches_of_the_same_values_lose_no_report() {
+    let (_dir, s) = store();
+    const BATCHES: usize = 40;
+    let values: Vec<String> = (0..50).map(|i| format!("v{i}.example")).collect();
+    std::thread::scope(|scope| {
+        for source in ["DW", "Other"] {
+            let (s, values) = (&s, &values);
+            scope.spawn(move || {
+                for _ in 0..BATCHES {
+                    let batch: Vec<Observation> = values
+                        .iter()
+                        .map(|v| obs(v, IndicatorKind::Domain, source, &[], 1))
+                        .collect();
+                    ingest(s, &batch);
+                }
+            });
+        }
+    });
+    for v in &values {
+        let ind = s.indicator(v).unwrap().unwrap();
+        assert_eq!(ind.external_hits, 2 * BATCHES as u64, "{v}");
+        let mut per_source: Vec<(&str, u64)> = ind
+            .sources
+            .iter()
+            .map(|r| (r.source.as_str(), r.external_hits))
+            .collect();
+        per_source.sort();
+        assert_eq!(
+            per_source,
+            [("DW", BATCHES as u64), ("Other", BATCHES as u64)],
+            "{v}"
+        );
+    }
+}
