@@ -204,6 +204,20 @@ pub fn error_from_status(
 /// An error carried inside a 2xx answer: a Data Export body whose `ok` is not 1, or a v1 body
 /// with `"status": "error"` (except the duplicate answer, which is success).
 pub fn error_in_body(endpoint: Endpoint, status: u16, body: &[u8]) -> Option<TenantError> {
+    if let Endpoint::Alerts(_) = endpoint {
+        // A page of alerts can be megabytes: read only its "ok" (skipping the alerts without
+        // building them) and look further only when it is not 1, which is a short answer.
+        #[derive(serde::Deserialize)]
+        struct Ok {
+            ok: Option<Value>,
+        }
+        let object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        if let (true, Ok(head)) = (object, serde_json::from_slice::<Ok>(body)) {
+            if head.ok.as_ref().and_then(Value::as_i64) == Some(1) {
+                return None;
+            }
+        }
+    }
     let value: Value = serde_json::from_slice(body).ok()?;
     match endpoint {
         Endpoint::Alerts(_) => {
@@ -563,6 +577,11 @@ mod tests {
     fn data_export_bodies_with_ok_0_are_errors() {
         let ep = Endpoint::Alerts(AlertType::Malsite);
         assert_eq!(error_in_body(ep, 200, br#"{"ok":1,"result":[]}"#), None);
+        // Only an object with "ok": 1 is a page.
+        assert!(matches!(
+            error_in_body(ep, 200, br#"[1]"#),
+            Some(TenantError::InvalidResponse(_))
+        ));
         assert!(matches!(
             error_in_body(ep, 200, br#"{"ok":0,"status":403,"result":"denied"}"#),
             Some(TenantError::MissingPrivilege { .. })
