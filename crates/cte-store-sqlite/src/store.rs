@@ -1070,7 +1070,6 @@ mod tests {
     use std::collections::HashMap;
 
     use chrono::{TimeZone, Utc};
-    use cte_core::config::{Configuration, IntervalUnit, PluginKind, RunStatus};
     use cte_core::indicator::{IndicatorKind, Severity};
     use cte_core::reconcile::{Observation, ReportKind, SourcePolicy, TagStrategy};
     use cte_core::store::{IngestBatch, Store};
@@ -1078,27 +1077,15 @@ mod tests {
     use super::*;
 
     fn policies() -> HashMap<String, SourcePolicy> {
+        let policy = SourcePolicy {
+            reputation_override: 0,
+            age_after_days: 90,
+            tag_strategy: TagStrategy::Append,
+            internal: false,
+        };
         ["a", "b", "c"]
             .iter()
-            .map(|name| {
-                let config = Configuration {
-                    name: name.to_string(),
-                    plugin: PluginKind::ApiSources,
-                    active: true,
-                    tenant: None,
-                    ssl_validation: true,
-                    poll_interval: 60,
-                    poll_interval_unit: IntervalUnit::Seconds,
-                    reputation: 0,
-                    age_after_days: 90,
-                    parameters: serde_json::json!({}),
-                    tags_aggregate_strategy: TagStrategy::Append,
-                    created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
-                    pull: RunStatus::default(),
-                    share: RunStatus::default(),
-                };
-                (name.to_string(), config.source_policy())
-            })
+            .map(|name| (name.to_string(), policy.clone()))
             .collect()
     }
 
