@@ -132,23 +132,26 @@ fn finish_many(tx: &Transaction<'_>, heads: Vec<Head>) -> StoreResult<Vec<(i64, 
         )
         .map_err(sql)?;
     let mut rows = stmt.query([&ids]).map_err(sql)?;
-    let mut tags: Vec<(usize, String, i64, String)> = Vec::new();
+    // (document, its source record, seq, tag): the record is found while the row is read, from
+    // the borrowed source name.
+    let mut tags: Vec<(usize, usize, i64, String)> = Vec::new();
     while let Some(r) = rows.next().map_err(sql)? {
-        if let Some(&k) = at.get(&r.get::<_, i64>(0).map_err(sql)?) {
-            tags.push((
-                k,
-                r.get(1).map_err(sql)?,
-                r.get(2).map_err(sql)?,
-                r.get(3).map_err(sql)?,
-            ));
+        let Some(&k) = at.get(&r.get::<_, i64>(0).map_err(sql)?) else {
+            continue;
+        };
+        let source = r
+            .get_ref(1)
+            .map_err(sql)?
+            .as_str()
+            .map_err(|e| corrupt(format!("source_tags.source: {e}")))?;
+        if let Some(at_source) = docs[k].1.sources.iter().position(|s| s.source == source) {
+            tags.push((k, at_source, r.get(2).map_err(sql)?, r.get(3).map_err(sql)?));
         }
     }
     drop(rows);
-    tags.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
-    for (k, source, _, tag) in tags {
-        if let Some(s) = docs[k].1.sources.iter_mut().find(|s| s.source == source) {
-            s.tags.push(tag);
-        }
+    tags.sort_by_key(|&(k, at_source, seq, _)| (k, at_source, seq));
+    for (k, at_source, _, tag) in tags {
+        docs[k].1.sources[at_source].tags.push(tag);
     }
 
     let mut stmt = tx
@@ -205,28 +208,27 @@ fn load_with_id(tx: &Transaction<'_>, value: &str) -> StoreResult<Option<(i64, I
     }
 }
 
-/// The heads of those of `values` that are stored, by value, with one query: the keys travel as
-/// one JSON array, which SQLite sorts before probing the key index, so the probes walk the index in
-/// order instead of jumping about it once per value.
-fn heads_of<'v>(
+/// The heads of the stored indicators whose key is one of `keys`, with the slot `slot_of` gives
+/// their value (those of other values sharing a key are left out). One query: the keys travel as
+/// one JSON array, which SQLite sorts before probing the key index, so the probes walk the index
+/// in order instead of jumping about it once per value.
+fn heads_of(
     tx: &Transaction<'_>,
-    values: impl Iterator<Item = &'v str>,
-) -> StoreResult<HashMap<String, Head>> {
-    let mut wanted: std::collections::HashSet<&str> = std::collections::HashSet::new();
-    let keys = json_ints(values.filter(|v| wanted.insert(v)).map(value_key));
+    keys: &[i64],
+    slot_of: &HashMap<&str, usize>,
+) -> StoreResult<Vec<(usize, Head)>> {
     let mut stmt = tx
         .prepare_cached(&format!(
             "SELECT {HEAD_COLUMNS} FROM indicators
              WHERE value_key IN (SELECT value FROM json_each(?1))"
         ))
         .map_err(sql)?;
-    let mut rows = stmt.query([keys]).map_err(sql)?;
-    let mut out = HashMap::new();
+    let mut rows = stmt.query([json_ints(keys.iter().copied())]).map_err(sql)?;
+    let mut out = Vec::new();
     while let Some(r) = rows.next().map_err(sql)? {
         let head = head_from_row(r).map_err(sql)?;
-        // A key shared with some other stored value is not a match.
-        if wanted.contains(head.1.value.as_str()) {
-            out.insert(head.1.value.clone(), head);
+        if let Some(&slot) = slot_of.get(head.1.value.as_str()) {
+            out.push((slot, head));
         }
     }
     Ok(out)
@@ -356,32 +358,36 @@ pub(crate) fn plan(tx: &Transaction<'_>, batch: &IngestBatch<'_>) -> StoreResult
             destinations.insert(obs.source.clone(), names);
         }
     }
-    let mut keys: Vec<i64> = batch
-        .observations
-        .iter()
-        .map(|o| value_key(&o.value))
-        .collect();
+    // Each distinct value of the batch gets a slot, in order of first report.
+    let mut slot_of: HashMap<&str, usize> = HashMap::with_capacity(batch.observations.len());
+    let mut distinct: Vec<&str> = Vec::with_capacity(batch.observations.len());
+    for obs in batch.observations {
+        slot_of.entry(obs.value.as_str()).or_insert_with(|| {
+            distinct.push(obs.value.as_str());
+            distinct.len() - 1
+        });
+    }
+    let mut keys: Vec<i64> = distinct.iter().map(|v| value_key(v)).collect();
     keys.sort_unstable();
     keys.dedup();
     // What was stored before this batch, looked up at once.
-    let heads = heads_of(tx, batch.observations.iter().map(|o| o.value.as_str()))?;
-    let mut stored: HashMap<String, (i64, Indicator)> =
-        finish_many(tx, heads.into_values().collect())?
-            .into_iter()
-            .map(|(id, ind)| (ind.value.clone(), (id, ind)))
-            .collect();
-    let mut first: std::collections::HashSet<&str> =
-        std::collections::HashSet::with_capacity(batch.observations.len());
+    let (slots, heads): (Vec<usize>, Vec<Head>) =
+        heads_of(tx, &keys, &slot_of)?.into_iter().unzip();
+    let mut stored: Vec<Option<(i64, Indicator)>> = (0..distinct.len()).map(|_| None).collect();
+    for (slot, doc) in slots.into_iter().zip(finish_many(tx, heads)?) {
+        stored[slot] = Some(doc);
+    }
+    let mut seen = vec![false; distinct.len()];
     let mut steps = Vec::with_capacity(batch.observations.len());
     for (i, obs) in batch.observations.iter().enumerate() {
-        if !first.insert(&obs.value) {
+        let slot = slot_of[obs.value.as_str()];
+        if std::mem::replace(&mut seen[slot], true) {
             steps.push(Step::Repeat(i));
             continue;
         }
-        let existing = stored.remove(&obs.value);
         steps.push(Step::Ready(reconcile(
             obs,
-            existing,
+            stored[slot].take(),
             batch,
             &settings,
             &destinations[&obs.source],
