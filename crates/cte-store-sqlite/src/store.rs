@@ -39,7 +39,7 @@ const COMMIT_LOG: usize = 16;
 pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Writer>,
-    /// The generation of the writer's last logged commit (see [`Writer::commits`]).
+    /// The generation of the writer's last logged commit (see [`CommitLog::commits`]).
     committed: AtomicU64,
     readers: Mutex<Vec<Connection>>,
     secrets: Mutex<Option<std::sync::Arc<SecretBox>>>,
