@@ -209,6 +209,14 @@ struct IngestRun {
     server_cpu: f64,
 }
 
+/// Rows `0..rows` of the data set, in batches of `--batch` (the same for the floor and REST).
+fn batches(args: &Args, rows: u64) -> impl Iterator<Item = Vec<gen::Ioc>> + '_ {
+    (0..rows.div_ceil(args.batch)).map(move |b| {
+        let start = b * args.batch;
+        gen::batch(args.seed, start, args.batch.min(rows - start))
+    })
+}
+
 async fn ingest_run(
     args: &Args,
     bin: &std::path::Path,
@@ -216,15 +224,9 @@ async fn ingest_run(
     rows: u64,
     clients: usize,
 ) -> anyhow::Result<(IngestRun, Server)> {
-    let n_batches = rows.div_ceil(args.batch);
     let mut floor = floor::Floor::new(args.tmp.as_deref())?;
-    let mut floor_times = Vec::with_capacity(n_batches as usize);
-    for b in 0..n_batches {
-        let batch = gen::batch(
-            args.seed,
-            b * args.batch,
-            args.batch.min(rows - b * args.batch),
-        );
+    let mut floor_times = Vec::with_capacity(rows.div_ceil(args.batch) as usize);
+    for batch in batches(args, rows) {
         floor_times.push(floor.insert(&batch)?);
     }
     drop(floor);
@@ -252,16 +254,7 @@ async fn rest_ingest(
     rows: u64,
     clients: usize,
 ) -> anyhow::Result<(server::Posted, f64, Server)> {
-    let n_batches = rows.div_ceil(args.batch);
-    let bodies: Vec<Vec<u8>> = (0..n_batches)
-        .map(|b| {
-            gen::body(&gen::batch(
-                args.seed,
-                b * args.batch,
-                args.batch.min(rows - b * args.batch),
-            ))
-        })
-        .collect();
+    let bodies: Vec<Vec<u8>> = batches(args, rows).map(|b| gen::body(&b)).collect();
     let server = Server::start(bin, http, args.tmp.as_deref()).await?;
     let cpu_before = server.cpu_seconds()?;
     eprint!(

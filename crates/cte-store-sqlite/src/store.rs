@@ -294,11 +294,11 @@ impl SqliteStore {
         planned: Option<indicators::Plan>,
     ) -> StoreResult<Vec<Indicator>> {
         self.write_logged(|tx, log| {
-            let plan = match planned {
+            let mut plan = match planned {
                 Some(plan) if !log.changed_since(since, &plan.keys) => plan,
                 _ => indicators::plan(tx, batch)?,
             };
-            let keys = plan.keys.clone();
+            let keys = std::mem::take(&mut plan.keys);
             Ok((indicators::apply(tx, batch, plan)?, Some(keys)))
         })
     }
