@@ -1212,6 +1212,23 @@ mod tests {
         assert_eq!(pragma(&w.conn, "wal_autocheckpoint") * 4096, 64 << 20);
     }
 
+    /// The workspace builds the bundled SQLite with `.cargo/config.toml`'s `LIBSQLITE3_FLAGS`
+    /// (PERFORMANCE.md, change 16); without them every page a reader loads after another
+    /// connection's commit is a `malloc` under a global mutex again.
+    #[test]
+    fn the_bundled_sqlite_is_built_with_the_workspace_flags() {
+        let conn = Connection::open_in_memory().unwrap();
+        let mut stmt = conn.prepare("PRAGMA compile_options").unwrap();
+        let options: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+        assert!(options.iter().any(|o| o == "DEFAULT_PCACHE_INITSZ=2048"), "{options:?}");
+        assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "{options:?}");
+    }
+
     #[test]
     fn the_commit_log_tells_which_plans_may_be_stale() {
         let committed = AtomicU64::new(0);
