@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use cte_core::config::{Configuration, IntervalUnit};
 use cte_core::indicator::{Destination, Indicator, IndicatorKind, Severity, SourceRecord};
 use cte_core::reconcile::TagStrategy;
-use cte_core::time::{format_datetime, parse_datetime};
+use cte_core::time::{format_datetime, parse_datetime, DateTimeText};
 use cte_engine::RawIndicator;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -125,7 +125,10 @@ struct Time(DateTime<Utc>);
 
 impl Serialize for Time {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format_datetime(self.0))
+        match DateTimeText::new(self.0) {
+            Some(text) => s.serialize_str(text.as_str()),
+            None => s.serialize_str(&format_datetime(self.0)),
+        }
     }
 }
 

@@ -160,21 +160,39 @@ impl TestApp {
 
     /// Sends `req` and returns its status and raw body text, without checks.
     pub async fn call_text(&self, req: Request<Body>) -> (StatusCode, String) {
+        let (status, _, text) = self.call_with_headers(req).await;
+        (status, text)
+    }
+
+    async fn call_with_headers(
+        &self,
+        req: Request<Body>,
+    ) -> (StatusCode, axum::http::HeaderMap, String) {
         let resp = self.router.clone().oneshot(req).await.expect("infallible");
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        (status, String::from_utf8_lossy(&bytes).into_owned())
+        let (parts, body) = resp.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        (
+            parts.status,
+            parts.headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
     }
 
     /// Sends `req` and returns its status and JSON body (`Value::Null` for an empty body).
-    /// Panics on any 5xx, on a non-JSON body, and on an error without a `detail` key.
+    /// Panics on any 5xx, on a non-JSON body or one not labelled `application/json`, and on an
+    /// error without a `detail` key.
     pub async fn call(&self, req: Request<Body>) -> (StatusCode, Value) {
         let what = format!("{} {}", req.method(), req.uri());
-        let (status, text) = self.call_text(req).await;
+        let (status, headers, text) = self.call_with_headers(req).await;
         let bytes = text.as_bytes();
         let body: Value = if bytes.is_empty() {
             Value::Null
         } else {
+            assert_eq!(
+                headers.get(header::CONTENT_TYPE).map(|v| v.as_bytes()),
+                Some(&b"application/json"[..]),
+                "{what}: content type of {text}"
+            );
             serde_json::from_slice(bytes)
                 .unwrap_or_else(|e| panic!("{what}: body is not JSON ({e}): {text}"))
         };
