@@ -450,7 +450,11 @@ pub(crate) fn apply(
 ) -> StoreResult<Vec<Indicator>> {
     let mut writes = Writes::prepare(tx)?;
     let repeats = plan.steps.iter().any(|s| matches!(s, Step::Repeat(_)));
-    let mut out: Vec<Indicator> = Vec::new();
+    let mut out: Vec<Indicator> = Vec::with_capacity(if batch.return_indicators {
+        plan.steps.len()
+    } else {
+        0
+    });
     // Only a batch that reports a value twice needs to find what it wrote for the value.
     let mut position: HashMap<String, usize> = HashMap::new();
     let mut written: HashMap<String, i64> = HashMap::new();
@@ -537,7 +541,8 @@ fn mark_pending(record: &mut SourceRecord, destinations: &[String]) {
 struct Writes<'tx> {
     insert_head: CachedStatement<'tx>,
     update_head: CachedStatement<'tx>,
-    upsert_source: CachedStatement<'tx>,
+    insert_source: CachedStatement<'tx>,
+    update_source: CachedStatement<'tx>,
     append_tag: CachedStatement<'tx>,
     delete_tags: CachedStatement<'tx>,
     insert_tag: CachedStatement<'tx>,
@@ -556,16 +561,19 @@ impl<'tx> Writes<'tx> {
                 "UPDATE indicators SET test = ?2, safe = ?3, active = ?4, expires_at = ?5,
                  internal_hits = ?6, external_hits = ?7, shared_with = ?8 WHERE id = ?1",
             )?,
-            upsert_source: p(
+            // The plan knows whether the record exists (it read it), so a stored record gets a
+            // plain UPDATE rather than an INSERT that fails into ON CONFLICT.
+            insert_source: p(
                 "INSERT INTO indicator_sources (indicator_id, source, seq, first_seen, last_seen, reputation, severity,
                     comments, extended_information, internal_hits, external_hits, retracted)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-                 ON CONFLICT(indicator_id, source) DO UPDATE SET
-                    first_seen = excluded.first_seen, last_seen = excluded.last_seen,
-                    reputation = excluded.reputation, severity = excluded.severity,
-                    comments = excluded.comments, extended_information = excluded.extended_information,
-                    internal_hits = excluded.internal_hits, external_hits = excluded.external_hits,
-                    retracted = excluded.retracted",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?,
+            // `seq` (?3) stays as stored: it orders the records, and stored seqs may have gaps.
+            update_source: p(
+                "UPDATE indicator_sources SET first_seen = ?4, last_seen = ?5, reputation = ?6,
+                    severity = ?7, comments = ?8, extended_information = ?9, internal_hits = ?10,
+                    external_hits = ?11, retracted = ?12
+                 WHERE indicator_id = ?1 AND source = ?2",
             )?,
             // Stored seqs may have gaps (bulk tag removal), so appended tags go after the largest.
             append_tag: p(
@@ -586,10 +594,12 @@ impl<'tx> Writes<'tx> {
 
     /// Writes the indicator row (inserts it when `id` is `None`); returns its id.
     fn head(&mut self, id: Option<i64>, ind: &Indicator) -> StoreResult<i64> {
-        let shared = if ind.shared_with.is_empty() {
-            "[]".to_owned()
+        let shared: std::borrow::Cow<'_, str> = if ind.shared_with.is_empty() {
+            "[]".into()
         } else {
-            serde_json::to_string(&ind.shared_with).expect("strings serialize")
+            serde_json::to_string(&ind.shared_with)
+                .expect("strings serialize")
+                .into()
         };
         match id {
             Some(id) => {
@@ -626,7 +636,7 @@ impl<'tx> Writes<'tx> {
     }
 
     /// Writes one source record. `stored_tags` are the record's tags as stored before (`None` when
-    /// the record is new): tag rows are only written where they changed, and an append (what
+    /// the record is new, which decides between INSERT and UPDATE): tag rows are only written where they changed, and an append (what
     /// reconciliation does unless the source overwrites tags) only inserts the new ones.
     fn source(
         &mut self,
@@ -635,7 +645,11 @@ impl<'tx> Writes<'tx> {
         s: &SourceRecord,
         stored_tags: Option<&[String]>,
     ) -> StoreResult<()> {
-        self.upsert_source
+        let statement = match stored_tags {
+            Some(_) => &mut self.update_source,
+            None => &mut self.insert_source,
+        };
+        let changed = statement
             .execute(params![
                 id,
                 s.source,
@@ -651,6 +665,12 @@ impl<'tx> Writes<'tx> {
                 s.retracted
             ])
             .map_err(sql)?;
+        if changed != 1 {
+            return Err(corrupt(format!(
+                "source record ({id}, {}) was not where the plan read it",
+                s.source
+            )));
+        }
         let tag_error = |tag: &str, e: rusqlite::Error| match &e {
             rusqlite::Error::SqliteFailure(f, _)
                 if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>

@@ -631,3 +631,41 @@ fn concurrent_batches_of_the_same_values_lose_no_report() {
         );
     }
 }
+
+/// A source's records keep their report order after another source's records are removed (which
+/// leaves a gap in the stored order) and a later record is reported again: the re-report updates
+/// the record in place and keeps its place, whatever the alphabetical order of the names.
+#[test]
+fn report_order_survives_a_removed_source_and_a_re_report() {
+    let (_d, s) = store();
+    let names = ["m", "x", "k", "b"];
+    let p = policies(&names);
+    let report = |source: &str, h: i64| {
+        s.ingest(&IngestBatch {
+            observations: &[obs("gap.example", IndicatorKind::Domain, source, &[], h)],
+            policies: &p,
+            report: ReportKind::Api,
+            now: t0(),
+            return_indicators: true,
+        })
+        .unwrap()
+    };
+    for (h, name) in names.iter().enumerate() {
+        report(name, h as i64);
+    }
+    s.insert_configuration(&config("x")).unwrap();
+    s.delete_configuration("x", false).unwrap();
+    let order = |ind: &cte_core::Indicator| -> Vec<String> {
+        ind.sources.iter().map(|r| r.source.clone()).collect()
+    };
+    let answered = report("b", 10);
+    assert_eq!(order(&answered[0]), ["m", "k", "b"]);
+    let stored = s.indicator("gap.example").unwrap().unwrap();
+    assert_eq!(stored, answered[0]);
+    assert_eq!(stored.sources[2].external_hits, 2);
+    report("k", 11);
+    assert_eq!(
+        order(&s.indicator("gap.example").unwrap().unwrap()),
+        ["m", "k", "b"]
+    );
+}
