@@ -36,9 +36,9 @@ struct Args {
     #[arg(long, default_value_t = 10_000)]
     batch: u64,
     /// Times the ingest (and its floor) runs, each from an empty database; the ingest figures are
-    /// the median over the runs, with their spread [default: 3].
-    #[arg(long)]
-    repeat: Option<u32>,
+    /// the median over the runs, with their spread.
+    #[arg(long, default_value_t = 3)]
+    repeat: u32,
     /// POST requests in flight at once during the ingest and the re-post (one connection each);
     /// with more than one, the ingest also runs once with one request at a time, for comparison.
     #[arg(long, default_value_t = 2)]
@@ -273,7 +273,7 @@ async fn main() -> anyhow::Result<()> {
     let rows = args
         .rows
         .unwrap_or(if args.quick { 100_000 } else { 1_000_000 });
-    let repeat = args.repeat.unwrap_or(3).max(1);
+    let repeat = args.repeat.max(1);
     // A segment holds whole rounds of `clients` requests: with two in flight, two answers come
     // close together, and a segment of one request would measure only the gap between them.
     let round = args.batch * args.clients.max(1) as u64;

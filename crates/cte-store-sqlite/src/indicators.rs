@@ -110,12 +110,10 @@ impl IdSlots {
 }
 
 /// Completes heads read by [`head_from_row`] with their source records (tags and destinations
-/// included), in the order given. Three queries for the lot, whatever its
-/// size: the ids go in as one JSON array, which SQLite sorts before probing the primary keys, so
-/// a page or an ingest batch walks each table in key order rather than with three lookups per
-/// document.
-fn finish_many(tx: &Transaction<'_>, heads: Vec<Head>) -> StoreResult<Vec<(i64, Indicator)>> {
-    let mut docs = heads;
+/// included), in the order given. Three queries for the lot, whatever its size: the ids go in as
+/// one JSON array, which SQLite sorts before probing the primary keys, so a page or an ingest batch
+/// walks each table in key order rather than with three lookups per document.
+fn finish_many(tx: &Transaction<'_>, mut docs: Vec<Head>) -> StoreResult<Vec<(i64, Indicator)>> {
     let mut at = IdSlots::new(&docs);
     if docs.is_empty() {
         return Ok(docs);
