@@ -22,8 +22,10 @@ fn corrupt(msg: String) -> StoreError {
     StoreError::from(SqliteError::Corrupt(msg))
 }
 
-const HEAD_COLUMNS: &str =
-    "id, value, type, test, safe, active, expires_at, internal_hits, external_hits, shared_with";
+/// The head's columns of `indicators AS i` (qualified: `json_each` has an `id`, a `value` and a
+/// `type` of its own).
+const HEAD_COLUMNS: &str = "i.id, i.value, i.type, i.test, i.safe, i.active, i.expires_at, \
+     i.internal_hits, i.external_hits, i.shared_with";
 
 /// The `indicators` row of an indicator, as read by a `SELECT HEAD_COLUMNS`: the document
 /// without its source records. The type and `shared_with` are read in place, without a `String`
@@ -59,22 +61,57 @@ fn head_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Head> {
 /// A head as read by [`head_from_row`]: the row id and the document without source records.
 type Head = (i64, Indicator);
 
-/// One JSON array of integers, the form in which a set of ids or keys is bound to one parameter
-/// and read back with `json_each` (see [`heads_of`]).
-fn json_ints(items: impl Iterator<Item = i64>) -> String {
+/// One JSON array of the integers `sorted` yields in ascending order, each written once: the form
+/// in which a set of ids or keys is bound to one parameter. Queries read it with
+/// `json_each(?) AS j CROSS JOIN t ON t.key = j.value`, so SQLite probes the table once per
+/// element in the array's order, walking its key in order. (`t.key IN (SELECT value FROM
+/// json_each(?))` made SQLite copy the array into a temporary B-tree first, to sort it and drop
+/// repeats: about a twentieth of the server's CPU in a re-post, see docs/PERFORMANCE.md.)
+fn json_ints(sorted: impl Iterator<Item = i64>) -> String {
+    use std::fmt::Write;
     let mut out = String::from("[");
-    for (n, i) in items.enumerate() {
-        if n > 0 {
+    let mut last = None;
+    for i in sorted {
+        debug_assert!(
+            last.is_none_or(|l| l <= i),
+            "json_ints wants ascending input"
+        );
+        if last == Some(i) {
+            continue;
+        }
+        if last.is_some() {
             out.push(',');
         }
-        out.push_str(&i.to_string());
+        let _ = write!(out, "{i}");
+        last = Some(i);
     }
     out.push(']');
     out
 }
 
+/// Source records of the ids in a [`json_ints`] array, in primary-key order (id, source).
+const SOURCES_OF_IDS: &str = "SELECT s.indicator_id, s.seq, s.source, s.first_seen, s.last_seen,
+        s.reputation, s.severity, s.comments, s.extended_information, s.internal_hits,
+        s.external_hits, s.retracted
+     FROM json_each(?1) AS j CROSS JOIN indicator_sources AS s ON s.indicator_id = j.value";
+
+/// Tags of the ids in a [`json_ints`] array.
+const TAGS_OF_IDS: &str = "SELECT t.indicator_id, t.source, t.seq, t.tag
+     FROM json_each(?1) AS j CROSS JOIN source_tags AS t ON t.indicator_id = j.value";
+
+/// Share outcomes of the ids in a [`json_ints`] array (rarely any: the sort is of those only).
+const DESTINATIONS_OF_IDS: &str =
+    "SELECT d.indicator_id, d.source, d.destination, d.status, d.reason
+     FROM json_each(?1) AS j CROSS JOIN source_destinations AS d ON d.indicator_id = j.value
+     ORDER BY d.indicator_id, d.source, d.destination, d.list_kind, d.list_name";
+
+/// Heads of the indicators whose `column` is in a [`json_ints`] array.
+fn heads_joined(column: &str) -> String {
+    format!("SELECT {HEAD_COLUMNS} FROM json_each(?1) AS j CROSS JOIN indicators AS i WHERE {column} = j.value")
+}
+
 /// Where each id of a [`finish_many`] batch sits in it. The child tables' rows come back in id
-/// order (SQLite sorts the `json_each` ids before probing), so each lookup is usually the entry at
+/// order (the ids are bound sorted, see [`json_ints`]), so each lookup is usually the entry at
 /// or just after the last one found; any other order falls back to a binary search.
 struct IdSlots {
     /// (id, index in the batch), sorted by id.
@@ -110,25 +147,19 @@ impl IdSlots {
 }
 
 /// Completes heads read by [`head_from_row`] with their source records (tags and destinations
-/// included), in the order given. Three queries for the lot, whatever its size: the ids go in as
-/// one JSON array, which SQLite sorts before probing the primary keys, so a page or an ingest batch
-/// walks each table in key order rather than with three lookups per document.
+/// included), in the order given. Three queries for the lot, whatever its size: the ids go in
+/// sorted as one JSON array (see [`json_ints`]), so a page or an ingest batch walks each table in
+/// key order rather than with three lookups per document.
 fn finish_many(tx: &Transaction<'_>, mut docs: Vec<Head>) -> StoreResult<Vec<(i64, Indicator)>> {
     let mut at = IdSlots::new(&docs);
     if docs.is_empty() {
         return Ok(docs);
     }
-    let ids = json_ints(docs.iter().map(|(id, _)| *id));
+    let ids = json_ints(at.sorted.iter().map(|&(id, _)| id));
 
     // Source records come in primary-key order (id, source); `seq` orders them per document.
     let mut seqs: Vec<Vec<i64>> = vec![Vec::new(); docs.len()];
-    let mut stmt = tx
-        .prepare_cached(
-            "SELECT indicator_id, seq, source, first_seen, last_seen, reputation, severity, comments,
-                    extended_information, internal_hits, external_hits, retracted
-             FROM indicator_sources WHERE indicator_id IN (SELECT value FROM json_each(?1))",
-        )
-        .map_err(sql)?;
+    let mut stmt = tx.prepare_cached(SOURCES_OF_IDS).map_err(sql)?;
     let mut rows = stmt.query([&ids]).map_err(sql)?;
     while let Some(r) = rows.next().map_err(sql)? {
         let Some(k) = at.get(r.get(0).map_err(sql)?) else {
@@ -162,12 +193,7 @@ fn finish_many(tx: &Transaction<'_>, mut docs: Vec<Head>) -> StoreResult<Vec<(i6
     }
 
     // Tags by (id, source, tag) from the primary key; `seq` orders them per record.
-    let mut stmt = tx
-        .prepare_cached(
-            "SELECT indicator_id, source, seq, tag FROM source_tags
-             WHERE indicator_id IN (SELECT value FROM json_each(?1))",
-        )
-        .map_err(sql)?;
+    let mut stmt = tx.prepare_cached(TAGS_OF_IDS).map_err(sql)?;
     let mut rows = stmt.query([&ids]).map_err(sql)?;
     // (document, its source record, seq, tag): the record is found while the row is read, from
     // the borrowed source name.
@@ -191,13 +217,7 @@ fn finish_many(tx: &Transaction<'_>, mut docs: Vec<Head>) -> StoreResult<Vec<(i6
         docs[k].1.sources[at_source].tags.push(tag);
     }
 
-    let mut stmt = tx
-        .prepare_cached(
-            "SELECT indicator_id, source, destination, status, reason FROM source_destinations
-             WHERE indicator_id IN (SELECT value FROM json_each(?1))
-             ORDER BY indicator_id, source, destination, list_kind, list_name",
-        )
-        .map_err(sql)?;
+    let mut stmt = tx.prepare_cached(DESTINATIONS_OF_IDS).map_err(sql)?;
     let mut rows = stmt.query([&ids]).map_err(sql)?;
     while let Some(r) = rows.next().map_err(sql)? {
         let Some(k) = at.get(r.get(0).map_err(sql)?) else {
@@ -232,7 +252,7 @@ fn load_by_id(tx: &Transaction<'_>, id: i64) -> StoreResult<Option<Indicator>> {
 fn load_with_id(tx: &Transaction<'_>, value: &str) -> StoreResult<Option<(i64, Indicator)>> {
     let mut stmt = tx
         .prepare_cached(&format!(
-            "SELECT {HEAD_COLUMNS} FROM indicators WHERE value_key = ?2 AND value = ?1"
+            "SELECT {HEAD_COLUMNS} FROM indicators AS i WHERE i.value_key = ?2 AND i.value = ?1"
         ))
         .map_err(sql)?;
     let head = stmt
@@ -255,10 +275,7 @@ fn heads_of(
     slot_of: &HashMap<&str, usize>,
 ) -> StoreResult<Vec<(usize, Head)>> {
     let mut stmt = tx
-        .prepare_cached(&format!(
-            "SELECT {HEAD_COLUMNS} FROM indicators
-             WHERE value_key IN (SELECT value FROM json_each(?1))"
-        ))
+        .prepare_cached(&heads_joined("i.value_key"))
         .map_err(sql)?;
     let mut rows = stmt.query([json_ints(keys.iter().copied())]).map_err(sql)?;
     let mut out = Vec::new();
@@ -785,13 +802,11 @@ pub(crate) fn load_many(tx: &Transaction<'_>, ids: &[i64]) -> StoreResult<Vec<In
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut stmt = tx
-        .prepare_cached(&format!(
-            "SELECT {HEAD_COLUMNS} FROM indicators WHERE id IN (SELECT value FROM json_each(?1))"
-        ))
-        .map_err(sql)?;
+    let mut stmt = tx.prepare_cached(&heads_joined("i.id")).map_err(sql)?;
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
     let mut heads: HashMap<i64, Head> = stmt
-        .query_map([json_ints(ids.iter().copied())], |r| {
+        .query_map([json_ints(sorted.into_iter())], |r| {
             head_from_row(r).map(|h| (h.0, h))
         })
         .map_err(sql)?
@@ -1009,5 +1024,50 @@ mod tests {
             assert_eq!(at.get(id), k, "{id}");
         }
         assert_eq!(IdSlots::new(&[]).get(1), None);
+    }
+
+    #[test]
+    fn json_ints_writes_sorted_input_once_each() {
+        assert_eq!(json_ints([].into_iter()), "[]");
+        assert_eq!(json_ints([-3, 1, 1, 7, 7, 7].into_iter()), "[-3,1,7]");
+    }
+
+    /// Every batch lookup walks the `json_each` array and probes a key per element: no scan of a
+    /// stored table, and no temporary B-tree holding the array (the destinations' sort is of the
+    /// rows found).
+    #[test]
+    fn batch_lookups_probe_a_key_per_element() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(crate::SqliteStore::open(dir.path().join("plan.db")).unwrap());
+        let conn = rusqlite::Connection::open(dir.path().join("plan.db")).unwrap();
+        let queries = [
+            (heads_joined("i.value_key"), "indicators_value_key"),
+            (heads_joined("i.id"), "INTEGER PRIMARY KEY"),
+            (SOURCES_OF_IDS.to_string(), "PRIMARY KEY"),
+            (TAGS_OF_IDS.to_string(), "PRIMARY KEY"),
+            (DESTINATIONS_OF_IDS.to_string(), "PRIMARY KEY"),
+        ];
+        for (text, key) in queries {
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {text}"))
+                .unwrap()
+                .query_map(["[1,2,3]"], |r| r.get(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(
+                plan[0].starts_with("SCAN j VIRTUAL TABLE"),
+                "{text}: {plan:?}"
+            );
+            assert!(
+                plan[1].starts_with("SEARCH") && plan[1].contains(key),
+                "{text}: {plan:?}"
+            );
+            let rest = &plan[2..];
+            assert!(
+                rest.iter().all(|p| p == "USE TEMP B-TREE FOR ORDER BY"),
+                "{text}: {plan:?}"
+            );
+        }
     }
 }
