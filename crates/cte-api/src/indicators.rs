@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
-use crate::wire::{indicator_out, value_of, IndicatorIn, IndicatorsOut};
+use crate::wire::{value_of, IndicatorIn, IndicatorOut, IndicatorsOut};
 use crate::AppState;
 
 /// CE's `API_MAX_LIMIT`.
@@ -110,7 +110,7 @@ fn decode_cursor(c: &str) -> Result<Option<i64>, ApiError> {
 }
 
 fn page_response(page: Vec<Indicator>, next: Option<i64>) -> Response {
-    let body = Json(IndicatorsOut(page));
+    let body = IndicatorsOut(page);
     match next {
         Some(id) => ([(NEXT_CURSOR_HEADER, encode_cursor(id))], body).into_response(),
         None => body.into_response(),
@@ -234,7 +234,7 @@ pub(crate) async fn upsert(
     let stored = state
         .run(move |store| ingest(store, raws, ReportKind::Api, now, true))
         .await?;
-    Ok((StatusCode::CREATED, Json(IndicatorsOut(stored))).into_response())
+    Ok((StatusCode::CREATED, IndicatorsOut(stored)).into_response())
 }
 
 /// The body of a POST, parsed straight into `IndicatorIn` when every element is well-formed, or
@@ -340,7 +340,7 @@ pub(crate) async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Json(body): Json<Value>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(Scope::CteWrite)?;
     let is_retraction = body.get("retracted").is_some() && body.get("type").is_none();
     if is_retraction {
@@ -360,7 +360,7 @@ pub(crate) async fn update(
                 store.set_retracted(stored.as_ref().unwrap_or(&value), &r.source, r.retracted)
             })
             .await?;
-        return Ok((StatusCode::CREATED, Json(json!(true))));
+        return Ok((StatusCode::CREATED, Json(json!(true))).into_response());
     }
     let raw = IndicatorIn::parse(body)
         .map_err(|reason| ApiError::Unprocessable(format!("Invalid indicator: {reason}")))?;
@@ -387,10 +387,11 @@ pub(crate) async fn update(
         })
         .await?;
     let out = stored
-        .first()
-        .map(indicator_out)
+        .into_iter()
+        .next()
+        .map(IndicatorOut)
         .ok_or_else(|| ApiError::Internal("edit returned no indicator".into()))?;
-    Ok((StatusCode::CREATED, Json(out)))
+    Ok((StatusCode::CREATED, out).into_response())
 }
 
 /// The stored spellings a value given without its type may have: as given, lower-cased, and its

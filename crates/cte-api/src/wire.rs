@@ -1,16 +1,18 @@
 //! CE's JSON shapes (`IndicatorIn`, `IndicatorOutWithSources`, `ConfigurationIn`, ...) and their
 //! conversions to and from core types.
 
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use cte_core::config::{Configuration, IntervalUnit};
 use cte_core::indicator::{Destination, Indicator, IndicatorKind, Severity, SourceRecord};
 use cte_core::reconcile::TagStrategy;
 use cte_core::time::{format_datetime, parse_datetime, DateTimeText};
 use cte_engine::RawIndicator;
-use serde::ser::{SerializeMap, SerializeSeq};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
+
+use crate::extract::json_response;
 
 fn datetime<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
     let s: Option<String> = Option::deserialize(d)?;
@@ -107,125 +109,200 @@ pub(crate) fn value_of(v: &Value) -> String {
         .unwrap_or_else(|| v.to_string().chars().take(80).collect())
 }
 
-/// CE's `IndicatorOutWithSources`, serialised straight from the core type. Top-level per-source
-/// fields are the first source's. Keys come in the order `json!` used to give them (sorted), so
-/// the bytes on the wire did not change when the `Value` tree was dropped: building and freeing
-/// that tree cost more than the SQLite writes of a 10,000-IoC POST (docs/PERFORMANCE.md).
-pub(crate) struct IndicatorOut<'a>(pub(crate) &'a Indicator);
+/// CE's `IndicatorOutWithSources` documents, written as JSON text straight from the core type
+/// (see [`write_indicator`]). One document answers an edit; a list answers pages and ingests.
+pub(crate) struct IndicatorOut(pub(crate) Indicator);
 
-/// A JSON array of [`IndicatorOut`].
+/// A JSON array of [`IndicatorOut`] documents.
 pub(crate) struct IndicatorsOut(pub(crate) Vec<Indicator>);
 
-struct SourceOut<'a>(&'a SourceRecord);
+impl IntoResponse for IndicatorOut {
+    fn into_response(self) -> Response {
+        let mut out = Vec::with_capacity(1024);
+        write_indicator(&mut out, &self.0);
+        json_response(out)
+    }
+}
 
-struct DestinationsOut<'a>(&'a [Destination]);
+impl IntoResponse for IndicatorsOut {
+    fn into_response(self) -> Response {
+        json_response(indicators_json(&self.0))
+    }
+}
 
-/// A datetime in CE's spelling, written without an intermediate `String`.
-struct Time(DateTime<Utc>);
-
-impl Serialize for Time {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match DateTimeText::new(self.0) {
-            Some(text) => s.serialize_str(text.as_str()),
-            None => s.serialize_str(&format_datetime(self.0)),
+/// A JSON array of documents (see [`write_indicator`]).
+fn indicators_json(docs: &[Indicator]) -> Vec<u8> {
+    // About 700 bytes a document with one source record.
+    let mut out = Vec::with_capacity(2 + docs.len() * 720);
+    out.push(b'[');
+    for (n, ind) in docs.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
         }
+        write_indicator(&mut out, ind);
     }
+    out.push(b']');
+    out
 }
 
-impl Serialize for IndicatorOut<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let ind = self.0;
-        let first = ind.sources.first();
-        let mut m = s.serialize_map(Some(18))?;
-        m.serialize_entry("active", &ind.active)?;
-        m.serialize_entry("comments", first.map_or("", |f| f.comments.as_str()))?;
-        m.serialize_entry("expiresAt", &ind.expires_at.map(Time))?;
-        m.serialize_entry(
-            "extendedInformation",
-            first.map_or("", |f| f.extended_information.as_str()),
-        )?;
-        m.serialize_entry("externalHits", &ind.external_hits)?;
-        m.serialize_entry("firstSeen", &first.map(|f| Time(f.first_seen)))?;
-        m.serialize_entry("internalHits", &ind.internal_hits)?;
-        m.serialize_entry("lastSeen", &first.map(|f| Time(f.last_seen)))?;
-        m.serialize_entry("reputation", &first.map(|f| f.reputation))?;
-        m.serialize_entry("safe", &ind.safe)?;
-        m.serialize_entry("severity", &first.map(|f| f.severity.as_str()))?;
-        m.serialize_entry("sharedWith", &ind.shared_with)?;
-        m.serialize_entry("source", &first.map(|f| f.source.as_str()))?;
-        m.serialize_entry("sources", &SeqOut(&ind.sources, SourceOut))?;
-        m.serialize_entry("tags", first.map_or(&[][..], |f| &f.tags[..]))?;
-        m.serialize_entry("test", &ind.test)?;
-        m.serialize_entry("type", ind.kind.as_str())?;
-        m.serialize_entry("value", &ind.value)?;
-        m.end()
+/// Writes one document: keys in the order `json!` gave them (sorted), so the bytes are those of
+/// the `Value` tree this replaced, and of `serde_json` (a test compares both). Top-level
+/// per-source fields are the first source's. Written by hand because this is most of what an
+/// ingest answers (7 MB per 10,000 IoCs): a constant key costs one copy here, where a serde
+/// serialiser escapes it byte by byte (docs/PERFORMANCE.md).
+fn write_indicator(out: &mut Vec<u8>, ind: &Indicator) {
+    let first = ind.sources.first();
+    out.extend_from_slice(b"{\"active\":");
+    write_bool(out, ind.active);
+    out.extend_from_slice(b",\"comments\":");
+    write_str(out, first.map_or("", |f| f.comments.as_str()));
+    out.extend_from_slice(b",\"expiresAt\":");
+    match ind.expires_at {
+        Some(t) => write_time(out, t),
+        None => out.extend_from_slice(b"null"),
     }
-}
-
-/// A slice serialised element by element through a wrapper.
-struct SeqOut<'a, T, W>(&'a [T], fn(&'a T) -> W);
-
-impl<'a, T, W: Serialize> Serialize for SeqOut<'a, T, W> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(self.1))
+    out.extend_from_slice(b",\"extendedInformation\":");
+    write_str(out, first.map_or("", |f| f.extended_information.as_str()));
+    out.extend_from_slice(b",\"externalHits\":");
+    write_u64(out, ind.external_hits);
+    out.extend_from_slice(b",\"firstSeen\":");
+    match first {
+        Some(f) => write_time(out, f.first_seen),
+        None => out.extend_from_slice(b"null"),
     }
-}
-
-impl Serialize for SourceOut<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let r = self.0;
-        let mut m = s.serialize_map(Some(13))?;
-        m.serialize_entry("comments", &r.comments)?;
-        m.serialize_entry("destinations", &DestinationsOut(&r.destinations))?;
-        m.serialize_entry("extendedInformation", &r.extended_information)?;
-        m.serialize_entry("externalHits", &r.external_hits)?;
-        m.serialize_entry("firstSeen", &Time(r.first_seen))?;
-        m.serialize_entry("internalHits", &r.internal_hits)?;
-        m.serialize_entry("lastSeen", &Time(r.last_seen))?;
-        m.serialize_entry("reputation", &r.reputation)?;
-        m.serialize_entry("retracted", &r.retracted)?;
-        m.serialize_entry("retractionDestinations", &[(); 0])?;
-        m.serialize_entry("severity", r.severity.as_str())?;
-        m.serialize_entry("source", &r.source)?;
-        m.serialize_entry("tags", &r.tags)?;
-        m.end()
+    out.extend_from_slice(b",\"internalHits\":");
+    write_u64(out, ind.internal_hits);
+    out.extend_from_slice(b",\"lastSeen\":");
+    match first {
+        Some(f) => write_time(out, f.last_seen),
+        None => out.extend_from_slice(b"null"),
     }
-}
-
-impl Serialize for DestinationsOut<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for d in self.0 {
-            seq.serialize_element(&DestinationOut(d))?;
+    out.extend_from_slice(b",\"reputation\":");
+    match first {
+        Some(f) => write_u64(out, f.reputation.into()),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"safe\":");
+    write_bool(out, ind.safe);
+    out.extend_from_slice(b",\"severity\":");
+    match first {
+        Some(f) => write_str(out, f.severity.as_str()),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"sharedWith\":");
+    write_strs(out, &ind.shared_with);
+    out.extend_from_slice(b",\"source\":");
+    match first {
+        Some(f) => write_str(out, &f.source),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"sources\":[");
+    for (n, r) in ind.sources.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
         }
-        seq.end()
+        write_source(out, r);
     }
+    out.extend_from_slice(b"],\"tags\":");
+    write_strs(out, first.map_or(&[][..], |f| &f.tags[..]));
+    out.extend_from_slice(b",\"test\":");
+    write_bool(out, ind.test);
+    out.extend_from_slice(b",\"type\":");
+    write_str(out, ind.kind.as_str());
+    out.extend_from_slice(b",\"value\":");
+    write_str(out, &ind.value);
+    out.push(b'}');
 }
 
-struct DestinationOut<'a>(&'a Destination);
-
-impl Serialize for DestinationOut<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let d = self.0;
-        let mut m = s.serialize_map(Some(if d.reason.is_some() { 3 } else { 2 }))?;
-        m.serialize_entry("name", &d.name)?;
-        if let Some(r) = &d.reason {
-            m.serialize_entry("reason", r)?;
+fn write_source(out: &mut Vec<u8>, r: &SourceRecord) {
+    out.extend_from_slice(b"{\"comments\":");
+    write_str(out, &r.comments);
+    out.extend_from_slice(b",\"destinations\":[");
+    for (n, d) in r.destinations.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
         }
-        m.serialize_entry("status", d.status.as_str())?;
-        m.end()
+        write_destination(out, d);
+    }
+    out.extend_from_slice(b"],\"extendedInformation\":");
+    write_str(out, &r.extended_information);
+    out.extend_from_slice(b",\"externalHits\":");
+    write_u64(out, r.external_hits);
+    out.extend_from_slice(b",\"firstSeen\":");
+    write_time(out, r.first_seen);
+    out.extend_from_slice(b",\"internalHits\":");
+    write_u64(out, r.internal_hits);
+    out.extend_from_slice(b",\"lastSeen\":");
+    write_time(out, r.last_seen);
+    out.extend_from_slice(b",\"reputation\":");
+    write_u64(out, r.reputation.into());
+    out.extend_from_slice(b",\"retracted\":");
+    write_bool(out, r.retracted);
+    out.extend_from_slice(b",\"retractionDestinations\":[],\"severity\":");
+    write_str(out, r.severity.as_str());
+    out.extend_from_slice(b",\"source\":");
+    write_str(out, &r.source);
+    out.extend_from_slice(b",\"tags\":");
+    write_strs(out, &r.tags);
+    out.push(b'}');
+}
+
+fn write_destination(out: &mut Vec<u8>, d: &Destination) {
+    out.extend_from_slice(b"{\"name\":");
+    write_str(out, &d.name);
+    if let Some(reason) = &d.reason {
+        out.extend_from_slice(b",\"reason\":");
+        write_str(out, reason);
+    }
+    out.extend_from_slice(b",\"status\":");
+    write_str(out, d.status.as_str());
+    out.push(b'}');
+}
+
+fn write_bool(out: &mut Vec<u8>, b: bool) {
+    out.extend_from_slice(if b { b"true" } else { b"false" });
+}
+
+fn write_u64(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+}
+
+/// A datetime in CE's spelling, without an intermediate `String` in the usual case.
+fn write_time(out: &mut Vec<u8>, t: DateTime<Utc>) {
+    match DateTimeText::new(t) {
+        // Digits and `-:.TZ` only: nothing to escape.
+        Some(text) => {
+            out.push(b'"');
+            out.extend_from_slice(text.as_str().as_bytes());
+            out.push(b'"');
+        }
+        None => write_str(out, &format_datetime(t)),
     }
 }
 
-impl Serialize for IndicatorsOut {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(IndicatorOut))
+/// A JSON string. Text with nothing to escape (almost all of it) is copied as is; anything else
+/// goes through `serde_json`, so escapes are spelled exactly as everywhere else.
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    if bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        serde_json::to_writer(&mut *out, s).expect("writing into a Vec does not fail");
+    } else {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
     }
 }
 
-/// [`IndicatorOut`] as a `Value`, for handlers that answer with one indicator.
-pub(crate) fn indicator_out(ind: &Indicator) -> Value {
-    serde_json::to_value(IndicatorOut(ind)).expect("an indicator serialises")
+fn write_strs(out: &mut Vec<u8>, items: &[String]) {
+    out.push(b'[');
+    for (n, s) in items.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        write_str(out, s);
+    }
+    out.push(b']');
 }
 
 /// CE's `ConfigurationIn` (every field optional so that PATCH can reuse it).
@@ -427,15 +504,34 @@ mod tests {
             shared_with: vec![],
             ..with_sources.clone()
         };
-        for ind in [&with_sources, &bare] {
-            let new = serde_json::to_string(&IndicatorOut(ind)).unwrap();
-            assert_eq!(new, reference(ind).to_string());
-            assert_eq!(indicator_out(ind), reference(ind));
+        let odd = Indicator {
+            value: "http://x.example/a\"b\\c".into(),
+            shared_with: vec!["tab\there".into(), "é ünïcode \u{7f}".into()],
+            sources: vec![SourceRecord {
+                comments: "line\nbreak \u{1} \u{1f} \r\u{8}\u{c}".into(),
+                // Each alone in its string: the fast path must see every one of them.
+                tags: vec![
+                    String::new(),
+                    "\"".into(),
+                    "\\".into(),
+                    "\u{0}".into(),
+                    "\u{1f}".into(),
+                    " ~\u{7f}".into(),
+                ],
+                ..record("S \\ \"x\"", vec![])
+            }],
+            ..with_sources.clone()
+        };
+        for ind in [&with_sources, &bare, &odd] {
+            let mut new = Vec::new();
+            write_indicator(&mut new, ind);
+            assert_eq!(String::from_utf8(new).unwrap(), reference(ind).to_string());
         }
-        let list = serde_json::to_string(&IndicatorsOut(vec![with_sources.clone(), bare.clone()]));
+        let list = indicators_json(&[with_sources.clone(), bare.clone(), odd.clone()]);
         assert_eq!(
-            list.unwrap(),
-            json!([reference(&with_sources), reference(&bare)]).to_string()
+            String::from_utf8(list).unwrap(),
+            json!([reference(&with_sources), reference(&bare), reference(&odd)]).to_string()
         );
+        assert_eq!(indicators_json(&[]), b"[]");
     }
 }
