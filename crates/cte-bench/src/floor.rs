@@ -12,6 +12,8 @@ use crate::gen::{self, Ioc};
 /// An empty database with the store's schema and the bench's tags.
 pub struct Floor {
     conn: Connection,
+    /// Entries in tier 1 of `value_keys`, merged as the store's writer merges them.
+    recent_keys: i64,
     _dir: tempfile::TempDir,
 }
 
@@ -36,10 +38,15 @@ impl Floor {
                 [tag],
             )?;
         }
-        Ok(Floor { conn, _dir: dir })
+        Ok(Floor {
+            conn,
+            recent_keys: 0,
+            _dir: dir,
+        })
     }
 
-    /// Inserts `rows` (new values) in one transaction; returns the time it took.
+    /// Inserts `rows` (new values) in one transaction, with their key entries (merged into tier 0
+    /// as the store merges them); returns the time it took.
     pub fn insert(&mut self, rows: &[Ioc]) -> anyhow::Result<Duration> {
         let t0 = Instant::now();
         let tx = self.conn.transaction()?;
@@ -53,17 +60,16 @@ impl Floor {
                     comments, extended_information, internal_hits, external_hits, retracted)
                  VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, 0, 1, 0)",
             )?;
+            let mut key =
+                tx.prepare_cached("INSERT INTO value_keys (tier, key, id) VALUES (1, ?1, ?2)")?;
             let mut tag = tx.prepare_cached(
                 "INSERT INTO source_tags (indicator_id, source, tag, seq) VALUES (?1, ?2, ?3, ?4)",
             )?;
             for r in rows {
-                ind.execute(params![
-                    r.value,
-                    r.kind,
-                    EXPIRES_AT_MS,
-                    cte_store_sqlite::value_key(&r.value)
-                ])?;
+                let value_key = cte_store_sqlite::value_key(&r.value);
+                ind.execute(params![r.value, r.kind, EXPIRES_AT_MS, value_key])?;
                 let id = tx.last_insert_rowid();
+                key.execute(params![value_key, id])?;
                 let severity = ["unknown", "low", "medium", "high", "critical"]
                     .iter()
                     .position(|s| *s == r.severity)
@@ -82,6 +88,11 @@ impl Floor {
                     tag.execute(params![id, r.source, t, seq as i64])?;
                 }
             }
+        }
+        self.recent_keys += rows.len() as i64;
+        if self.recent_keys >= cte_store_sqlite::MERGE_AT {
+            cte_store_sqlite::merge_recent(&tx)?;
+            self.recent_keys = 0;
         }
         tx.commit()?;
         Ok(t0.elapsed())

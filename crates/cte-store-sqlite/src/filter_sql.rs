@@ -26,7 +26,35 @@ use crate::value_key::value_key;
 pub(crate) fn compile(filter: &Filter, params: &mut Vec<Value>) -> String {
     match filter.expr() {
         None => "1".to_string(),
-        Some(e) => logic(e, params, &mut root),
+        Some(e) => match required_keys(e) {
+            // The rows are found through `value_keys` first; the condition still decides.
+            Some(keys) => {
+                let probe = json_list(serde_json::json!(keys), params);
+                let cond = logic(e, params, &mut root);
+                format!(
+                    "i.id IN (SELECT id FROM value_keys WHERE tier IN (0, 1) AND key IN {probe}) \
+                     AND {cond}"
+                )
+            }
+            None => logic(e, params, &mut root),
+        },
+    }
+}
+
+/// The value keys one of which every matching row must have, when the filter says so at its top
+/// (a value's equality or `$in`, alone or in a top-level `AND`). Such a filter reads only the rows
+/// with those keys, through the two tiers of `value_keys`. Nested deeper (in an `$or`, say), a
+/// value test compares the row's own `value_key` column, which has no index: an index probe per
+/// term made SQLite's planner take seconds over an `$or` of thousands of values.
+fn required_keys(e: &Expr<Cond>) -> Option<Vec<i64>> {
+    match e {
+        Expr::Cond(Cond::Value(StrTest::Eq(s))) => Some(vec![value_key(s)]),
+        Expr::Cond(Cond::Value(StrTest::In(list))) => {
+            let keys: Vec<i64> = list.iter().flatten().map(|v| value_key(v)).collect();
+            (!keys.is_empty()).then_some(keys)
+        }
+        Expr::And(items) => items.iter().find_map(required_keys),
+        _ => None,
     }
 }
 
@@ -172,8 +200,8 @@ fn string(col: &str, t: &StrTest, p: &mut Vec<Value>) -> String {
 }
 
 /// The value text has no index of its own (see `value_key.rs`): equality and `$in` also compare
-/// the lookup key, which is case-insensitive like the equality, so they probe
-/// `indicators_value_key` instead of reading every row.
+/// the row's lookup key, which is case-insensitive like the equality, before the text (and a filter
+/// that requires them at its top finds its rows by key, see [`required_keys`]).
 fn value(t: &StrTest, p: &mut Vec<Value>) -> String {
     match t {
         StrTest::Eq(s) => {

@@ -16,7 +16,7 @@ use rusqlite::{params, CachedStatement, OptionalExtension, Transaction};
 use crate::error::{sql, SqliteError};
 use crate::filter_sql;
 use crate::rows::{ms, opt_ms, opt_time, time};
-use crate::value_key::value_key;
+use crate::value_key::{value_key, INSERT_KEY, KEYED};
 
 fn corrupt(msg: String) -> StoreError {
     StoreError::from(SqliteError::Corrupt(msg))
@@ -105,9 +105,21 @@ const DESTINATIONS_OF_IDS: &str =
      FROM json_each(?1) AS j CROSS JOIN source_destinations AS d ON d.indicator_id = j.value
      ORDER BY d.indicator_id, d.source, d.destination, d.list_kind, d.list_name";
 
-/// Heads of the indicators whose `column` is in a [`json_ints`] array.
-fn heads_joined(column: &str) -> String {
-    format!("SELECT {HEAD_COLUMNS} FROM json_each(?1) AS j CROSS JOIN indicators AS i WHERE {column} = j.value")
+/// Heads of the indicators whose ids are in a [`json_ints`] array.
+fn heads_by_id() -> String {
+    format!(
+        "SELECT {HEAD_COLUMNS} FROM json_each(?1) AS j CROSS JOIN indicators AS i WHERE i.id = j.value"
+    )
+}
+
+/// Heads of the indicators whose keys are in a [`json_ints`] array (other values with those keys
+/// included), through both tiers of `value_keys`.
+fn heads_by_key() -> String {
+    format!(
+        "SELECT {HEAD_COLUMNS} FROM json_each(?1) AS j CROSS JOIN value_keys AS k
+         CROSS JOIN indicators AS i
+         WHERE k.tier IN (0, 1) AND k.key = j.value AND i.id = k.id"
+    )
 }
 
 /// Where each id of a [`finish_many`] batch sits in it. The child tables' rows come back in id
@@ -252,7 +264,7 @@ fn load_by_id(tx: &Transaction<'_>, id: i64) -> StoreResult<Option<Indicator>> {
 fn load_with_id(tx: &Transaction<'_>, value: &str) -> StoreResult<Option<(i64, Indicator)>> {
     let mut stmt = tx
         .prepare_cached(&format!(
-            "SELECT {HEAD_COLUMNS} FROM indicators AS i WHERE i.value_key = ?2 AND i.value = ?1"
+            "SELECT {HEAD_COLUMNS} FROM {KEYED} = ?2 AND i.value = ?1"
         ))
         .map_err(sql)?;
     let head = stmt
@@ -266,17 +278,15 @@ fn load_with_id(tx: &Transaction<'_>, value: &str) -> StoreResult<Option<(i64, I
 }
 
 /// The heads of the stored indicators whose key is one of `keys`, with the slot `slot_of` gives
-/// their value (those of other values sharing a key are left out). One query: the keys travel as
-/// one JSON array, which SQLite sorts before probing the key index, so the probes walk the index
-/// in order instead of jumping about it once per value.
+/// their value (those of other values sharing a key are left out). One query: the keys travel
+/// sorted as one JSON array (see [`json_ints`]), so the probes walk both tiers of `value_keys` in
+/// order instead of jumping about them once per value.
 fn heads_of(
     tx: &Transaction<'_>,
     keys: &[i64],
     slot_of: &HashMap<&str, usize>,
 ) -> StoreResult<Vec<(usize, Head)>> {
-    let mut stmt = tx
-        .prepare_cached(&heads_joined("i.value_key"))
-        .map_err(sql)?;
+    let mut stmt = tx.prepare_cached(&heads_by_key()).map_err(sql)?;
     let mut rows = stmt.query([json_ints(keys.iter().copied())]).map_err(sql)?;
     let mut out = Vec::new();
     while let Some(r) = rows.next().map_err(sql)? {
@@ -290,7 +300,7 @@ fn heads_of(
 
 fn id_of(tx: &Transaction<'_>, value: &str) -> StoreResult<Option<i64>> {
     let mut stmt = tx
-        .prepare_cached("SELECT id FROM indicators WHERE value_key = ?2 AND value = ?1")
+        .prepare_cached(&format!("SELECT i.id FROM {KEYED} = ?2 AND i.value = ?1"))
         .map_err(sql)?;
     stmt.query_row(params![value, value_key(value)], |r| r.get(0))
         .optional()
@@ -328,6 +338,16 @@ pub(crate) struct Plan {
     settings: cte_core::config::CteSettings,
     /// The destinations some business rule shares each reporting source to.
     destinations: HashMap<String, Vec<String>>,
+}
+
+impl Plan {
+    /// How many indicator rows (and key entries) [`apply`] will insert.
+    pub(crate) fn inserts(&self) -> i64 {
+        self.steps
+            .iter()
+            .filter(|s| matches!(s, Step::Ready(r) if r.id.is_none()))
+            .count() as i64
+    }
 }
 
 enum Step {
@@ -516,12 +536,6 @@ pub(crate) fn apply(
     Ok(out)
 }
 
-/// Reconciles each observation with what is stored and writes the result back.
-pub(crate) fn ingest(tx: &Transaction<'_>, batch: &IngestBatch<'_>) -> StoreResult<Vec<Indicator>> {
-    let plan = plan(tx, batch)?;
-    apply(tx, batch, plan)
-}
-
 /// The destinations some business rule shares this source's IoCs to.
 fn sharing_destinations(tx: &Transaction<'_>, source: &str) -> StoreResult<Vec<String>> {
     let mut stmt = tx
@@ -555,6 +569,7 @@ fn mark_pending(record: &mut SourceRecord, destinations: &[String]) {
 /// The statements an ingest batch writes with, prepared once for the batch.
 struct Writes<'tx> {
     insert_head: CachedStatement<'tx>,
+    insert_key: CachedStatement<'tx>,
     update_head: CachedStatement<'tx>,
     insert_source: CachedStatement<'tx>,
     update_source: CachedStatement<'tx>,
@@ -572,6 +587,7 @@ impl<'tx> Writes<'tx> {
                 "INSERT INTO indicators (value, type, test, safe, active, expires_at, internal_hits, external_hits, shared_with, value_key)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?,
+            insert_key: p(INSERT_KEY)?,
             update_head: p(
                 "UPDATE indicators SET test = ?2, safe = ?3, active = ?4, expires_at = ?5,
                  internal_hits = ?6, external_hits = ?7, shared_with = ?8 WHERE id = ?1",
@@ -632,21 +648,26 @@ impl<'tx> Writes<'tx> {
                     .map_err(sql)?;
                 Ok(id)
             }
-            None => self
-                .insert_head
-                .insert(params![
-                    ind.value,
-                    ind.kind.as_str(),
-                    ind.test,
-                    ind.safe,
-                    ind.active,
-                    opt_ms(ind.expires_at),
-                    ind.internal_hits as i64,
-                    ind.external_hits as i64,
-                    shared,
-                    value_key(&ind.value)
-                ])
-                .map_err(sql),
+            None => {
+                let key = value_key(&ind.value);
+                let id = self
+                    .insert_head
+                    .insert(params![
+                        ind.value,
+                        ind.kind.as_str(),
+                        ind.test,
+                        ind.safe,
+                        ind.active,
+                        opt_ms(ind.expires_at),
+                        ind.internal_hits as i64,
+                        ind.external_hits as i64,
+                        shared,
+                        key
+                    ])
+                    .map_err(sql)?;
+                self.insert_key.execute(params![key, id]).map_err(sql)?;
+                Ok(id)
+            }
         }
     }
 
@@ -802,7 +823,7 @@ pub(crate) fn load_many(tx: &Transaction<'_>, ids: &[i64]) -> StoreResult<Vec<In
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut stmt = tx.prepare_cached(&heads_joined("i.id")).map_err(sql)?;
+    let mut stmt = tx.prepare_cached(&heads_by_id()).map_err(sql)?;
     let mut sorted = ids.to_vec();
     sorted.sort_unstable();
     let mut heads: HashMap<i64, Head> = stmt
@@ -1041,8 +1062,8 @@ mod tests {
         drop(crate::SqliteStore::open(dir.path().join("plan.db")).unwrap());
         let conn = rusqlite::Connection::open(dir.path().join("plan.db")).unwrap();
         let queries = [
-            (heads_joined("i.value_key"), "indicators_value_key"),
-            (heads_joined("i.id"), "INTEGER PRIMARY KEY"),
+            (heads_by_key(), "PRIMARY KEY (tier=? AND key=?)"),
+            (heads_by_id(), "INTEGER PRIMARY KEY"),
             (SOURCES_OF_IDS.to_string(), "PRIMARY KEY"),
             (TAGS_OF_IDS.to_string(), "PRIMARY KEY"),
             (DESTINATIONS_OF_IDS.to_string(), "PRIMARY KEY"),
@@ -1065,7 +1086,8 @@ mod tests {
             );
             let rest = &plan[2..];
             assert!(
-                rest.iter().all(|p| p == "USE TEMP B-TREE FOR ORDER BY"),
+                rest.iter()
+                    .all(|p| p == "USE TEMP B-TREE FOR ORDER BY" || p.starts_with("SEARCH")),
                 "{text}: {plan:?}"
             );
         }

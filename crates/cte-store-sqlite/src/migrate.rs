@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_share_explain.sql"),
     include_str!("../migrations/0006_source_index_by_id.sql"),
     include_str!("../migrations/0007_value_key.sql"),
+    include_str!("../migrations/0008_value_keys.sql"),
 ];
 
 /// Brings the schema of `conn` up to date. A shipped migration file is never edited; changes come
@@ -80,7 +81,7 @@ mod tests {
     }
 
     #[test]
-    fn rebuilding_indicators_keeps_ids_and_children_and_fills_keys() {
+    fn rebuilding_indicators_keeps_ids_and_children_and_fills_keys_into_tier_0() {
         let mut conn = version_6();
         migrate(&mut conn).unwrap();
         let (id, key): (i64, i64) = conn
@@ -101,6 +102,13 @@ mod tests {
             )
             .unwrap();
         assert_eq!(children, 2, "the drop of the old table must not cascade");
+        // Version 8 moved the key into tier 0 of value_keys.
+        let entry: (i64, i64, i64) = conn
+            .query_row("SELECT tier, key, id FROM value_keys", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(entry, (0, key, 41));
         let fk: bool = conn
             .pragma_query_value(None, "foreign_keys", |r| r.get(0))
             .unwrap();
@@ -112,6 +120,10 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM source_tags", [], |r| r.get(0))
             .unwrap();
         assert_eq!(left, 0);
+        let keys: i64 = conn
+            .query_row("SELECT COUNT(*) FROM value_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(keys, 0, "a deleted indicator takes its key entry with it");
         let version: u32 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();

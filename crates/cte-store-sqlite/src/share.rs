@@ -243,8 +243,10 @@ pub(crate) fn records(tx: &Transaction<'_>, value: &str) -> StoreResult<Vec<Shar
         .prepare_cached(
             "SELECT d.source, d.destination, d.status, d.reason, d.rule, d.list_tenant, d.list_kind,
                     d.list_name, d.updated_at
-             FROM source_destinations d JOIN indicators i ON i.id = d.indicator_id
-             WHERE i.value_key = ?2 AND i.value = ?1 ORDER BY d.source, d.destination",
+             FROM value_keys k CROSS JOIN indicators i ON i.id = k.id
+                  CROSS JOIN source_destinations d ON d.indicator_id = i.id
+             WHERE k.tier IN (0, 1) AND k.key = ?2 AND i.value = ?1
+             ORDER BY d.source, d.destination",
         )
         .map_err(sql)?;
     let rows: Vec<Raw> = stmt

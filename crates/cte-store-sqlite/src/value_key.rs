@@ -1,6 +1,6 @@
 //! The lookup key of an indicator value: the 64-bit FNV-1a hash of the value with ASCII letters
 //! folded to lower case, its two halves XORed into a signed 32-bit integer; stored beside the value
-//! in `indicators.value_key` and indexed there.
+//! in `indicators.value_key`, and indexed in the two tiers of the `value_keys` table.
 //!
 //! Why not an index on the value text: at a million IoCs that index is several times larger than
 //! one on an integer, and since reports arrive in no particular order, every insert lands on a
@@ -10,9 +10,16 @@
 //! 8), which measured 10-20 % more bare inserts per second at a million rows; at that size about one
 //! lookup in 4,000 meets a stored value with the same key, and pays one more comparison.
 //!
+//! Why two tiers: even a small key index, written at random, is rewritten nearly whole by every
+//! batch once it has more pages than a batch has keys, so the writer's time per batch grew with
+//! the store (by half between the first 100,000 IoCs and the millionth). A new row's entry goes
+//! into tier 1 ([`INSERT_KEY`]), which stays small; once tier 1 holds [`MERGE_AT`] entries the
+//! writer moves them into tier 0 in one pass in key order ([`merge_recent`]), which rewrites tier 0
+//! once per [`MERGE_AT`] new values instead of once per batch. A lookup probes both tiers.
+//!
 //! The key is not unique: equal keys are told apart by comparing the value itself, so every lookup
-//! is `value_key = ? AND value = ?`. The one writer connection and IMMEDIATE write transactions
-//! keep values unique (ingest looks a value up before inserting it).
+//! is `key = ? AND value = ?`. The one writer connection and IMMEDIATE write transactions keep
+//! values unique (ingest looks a value up before inserting it).
 //!
 //! The function is part of the file format: changing it requires a migration that recomputes
 //! every stored key.
@@ -33,14 +40,82 @@ pub fn value_key(value: &str) -> i64 {
     i64::from((h ^ (h >> 32)) as u32 as i32)
 }
 
+/// The indicators `i` whose key is the parameter this ends with, through both tiers: append
+/// `= ?` (or `= j.value`) and the value test.
+pub(crate) const KEYED: &str =
+    "value_keys AS k CROSS JOIN indicators AS i ON i.id = k.id WHERE k.tier IN (0, 1) AND k.key";
+
+/// The entry of a new indicator row: key `?1`, row id `?2`.
+pub(crate) const INSERT_KEY: &str = "INSERT INTO value_keys (tier, key, id) VALUES (1, ?1, ?2)";
+
+/// Entries in tier 1 at which the writer merges it into tier 0 (see the module documentation):
+/// at a million stored values a merge takes a few hundred milliseconds, once per 26 batches of
+/// 10,000 new values.
+pub const MERGE_AT: i64 = 1 << 18;
+
+/// The number of entries in tier 1.
+pub(crate) fn recent(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT count(*) FROM value_keys WHERE tier = 1", [], |r| {
+        r.get(0)
+    })
+}
+
+/// Moves every entry of tier 1 into tier 0, in key order. The store's writer does this once tier
+/// 1 holds [`MERGE_AT`] entries; public for programs that write `indicators` rows themselves (the
+/// bench's bare-SQLite floor), which must add each row's entry to tier 1 and merge likewise.
+pub fn merge_recent(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "INSERT INTO value_keys (tier, key, id) SELECT 0, key, id FROM value_keys WHERE tier = 1;
+         DELETE FROM value_keys WHERE tier = 1;",
+    )
+}
+
+/// What a writer knows of tier 1, so that it need not count it after every batch.
+pub(crate) struct Tiers {
+    /// Entries in tier 1 (`None`: unknown, count them).
+    recent: Option<i64>,
+    merge_at: i64,
+}
+
+impl Tiers {
+    /// Merges once tier 1 holds `merge_at` entries ([`MERGE_AT`] but in tests).
+    pub(crate) fn new(merge_at: i64) -> Tiers {
+        Tiers {
+            recent: None,
+            merge_at,
+        }
+    }
+
+    /// Another connection may have written, or a transaction was rolled back: count again.
+    pub(crate) fn forget(&mut self) {
+        self.recent = None;
+    }
+
+    /// `inserted` entries went into tier 1 in the transaction `conn` is in; merges if due.
+    pub(crate) fn added(&mut self, conn: &Connection, inserted: i64) -> rusqlite::Result<()> {
+        let recent = match self.recent {
+            Some(n) => n + inserted,
+            None => recent(conn)?,
+        };
+        if recent >= self.merge_at {
+            merge_recent(conn)?;
+            self.recent = Some(0);
+        } else {
+            self.recent = Some(recent);
+        }
+        Ok(())
+    }
+}
+
 /// The row id of the indicator `?1` (whose key is `?3`) if source `?2` reported it.
 ///
-/// Written so that the key index drives it: as a join with `indicator_sources`, SQLite (which has
+/// Written so that the key drives it: as a join with `indicator_sources`, SQLite (which has
 /// no statistics here, and no longer knows the value to be unique) chose to walk every record of
 /// the source and look each indicator up, once per value: a share acknowledgement of 300,000
 /// entries ran for minutes. A test checks the plan.
-pub(crate) const ID_WITH_SOURCE: &str = "SELECT i.id FROM indicators i
-     WHERE i.value_key = ?3 AND i.value = ?1
+pub(crate) const ID_WITH_SOURCE: &str = "SELECT i.id FROM value_keys AS k
+     CROSS JOIN indicators AS i ON i.id = k.id
+     WHERE k.tier IN (0, 1) AND k.key = ?3 AND i.value = ?1
        AND EXISTS (SELECT 1 FROM indicator_sources s WHERE s.indicator_id = i.id AND s.source = ?2)";
 
 /// Makes [`value_key`] callable from SQL as `cte_value_key(text)` on `conn` (the migration that
@@ -99,7 +174,7 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert!(
-            plan[0].contains("indicators_value_key"),
+            plan[0].starts_with("SEARCH k USING PRIMARY KEY (tier=? AND key=?)"),
             "plan starts elsewhere: {plan:?}"
         );
         assert!(!plan.iter().any(|p| p.starts_with("SCAN")), "{plan:?}");

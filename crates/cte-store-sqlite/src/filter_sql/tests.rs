@@ -197,6 +197,11 @@ fn insert(tx: &rusqlite::Transaction<'_>, g: &Generated) -> StoreResult<()> {
     )
     .map_err(sql)?;
     let id = tx.last_insert_rowid();
+    tx.execute(
+        crate::value_key::INSERT_KEY,
+        params![crate::value_key::value_key(&g.value), id],
+    )
+    .map_err(sql)?;
     for (seq, s) in g.sources.iter().enumerate() {
         tx.execute(
             "INSERT INTO indicator_sources (indicator_id, source, seq, first_seen, last_seen, reputation,
@@ -497,4 +502,50 @@ fn the_store_applies_filters_from_both_languages() {
     let usage = store.tag_usage(&json).unwrap();
     assert_eq!(usage.total, n);
     assert_eq!(usage.per_tag.get("a"), Some(&n));
+}
+
+/// A value's equality or `$in` at the top of a filter (alone or in a top-level `AND`) finds its
+/// rows through `value_keys`; nested in an `$or` it does not (a probe per term there made
+/// SQLite's planner take seconds over thousands of values), and a plain filter reads `indicators`.
+#[test]
+fn top_level_value_tests_find_rows_by_key() {
+    let (_dir, store) = temp_store();
+    let plan = |json: &str| -> Vec<String> {
+        let filter = parse_json(json).unwrap();
+        store
+            .read(|tx| {
+                let mut params = Vec::new();
+                let cond = compile(&filter, &mut params);
+                let text = format!("EXPLAIN QUERY PLAN SELECT i.id FROM indicators i WHERE {cond}");
+                let mut stmt = tx.prepare(&text).map_err(sql)?;
+                let rows = stmt
+                    .query_map(rusqlite::params_from_iter(params), |r| r.get(3))
+                    .map_err(sql)?;
+                rows.collect::<Result<Vec<String>, _>>().map_err(sql)
+            })
+            .unwrap()
+    };
+    let by_key = |p: &[String]| {
+        p.iter()
+            .any(|l| l.starts_with("SEARCH value_keys USING PRIMARY KEY (tier=? AND key=?)"))
+    };
+    for json in [
+        r#"{"value": "evil.example"}"#,
+        r#"{"value": {"$in": ["a.example", "b.example"]}}"#,
+        r#"{"$and": [{"type": "domain"}, {"value": "evil.example"}]}"#,
+    ] {
+        let p = plan(json);
+        assert!(by_key(&p), "{json}: {p:?}");
+        assert!(
+            p.iter()
+                .any(|l| l.starts_with("SEARCH i USING INTEGER PRIMARY KEY")),
+            "{json}: {p:?}"
+        );
+    }
+    for json in [
+        r#"{"$or": [{"value": "a.example"}, {"value": "b.example"}]}"#,
+        r#"{"type": "domain"}"#,
+    ] {
+        assert!(!by_key(&plan(json)), "{json}");
+    }
 }
