@@ -134,14 +134,7 @@ impl IntoResponse for IndicatorsOut {
 fn indicators_json(docs: &[Indicator]) -> Vec<u8> {
     // About 700 bytes a document with one source record.
     let mut out = Vec::with_capacity(2 + docs.len() * 720);
-    out.push(b'[');
-    for (n, ind) in docs.iter().enumerate() {
-        if n > 0 {
-            out.push(b',');
-        }
-        write_indicator(&mut out, ind);
-    }
-    out.push(b']');
+    write_list(&mut out, docs, write_indicator);
     out
 }
 
@@ -196,14 +189,9 @@ fn write_indicator(out: &mut Vec<u8>, ind: &Indicator) {
         Some(f) => write_str(out, &f.source),
         None => out.extend_from_slice(b"null"),
     }
-    out.extend_from_slice(b",\"sources\":[");
-    for (n, r) in ind.sources.iter().enumerate() {
-        if n > 0 {
-            out.push(b',');
-        }
-        write_source(out, r);
-    }
-    out.extend_from_slice(b"],\"tags\":");
+    out.extend_from_slice(b",\"sources\":");
+    write_list(out, &ind.sources, write_source);
+    out.extend_from_slice(b",\"tags\":");
     write_strs(out, first.map_or(&[][..], |f| &f.tags[..]));
     out.extend_from_slice(b",\"test\":");
     write_bool(out, ind.test);
@@ -217,14 +205,9 @@ fn write_indicator(out: &mut Vec<u8>, ind: &Indicator) {
 fn write_source(out: &mut Vec<u8>, r: &SourceRecord) {
     out.extend_from_slice(b"{\"comments\":");
     write_str(out, &r.comments);
-    out.extend_from_slice(b",\"destinations\":[");
-    for (n, d) in r.destinations.iter().enumerate() {
-        if n > 0 {
-            out.push(b',');
-        }
-        write_destination(out, d);
-    }
-    out.extend_from_slice(b"],\"extendedInformation\":");
+    out.extend_from_slice(b",\"destinations\":");
+    write_list(out, &r.destinations, write_destination);
+    out.extend_from_slice(b",\"extendedInformation\":");
     write_str(out, &r.extended_information);
     out.extend_from_slice(b",\"externalHits\":");
     write_u64(out, r.external_hits);
@@ -295,12 +278,17 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
 }
 
 fn write_strs(out: &mut Vec<u8>, items: &[String]) {
+    write_list(out, items, |out, s| write_str(out, s));
+}
+
+/// A JSON array, each item written by `write`.
+fn write_list<T>(out: &mut Vec<u8>, items: &[T], write: impl Fn(&mut Vec<u8>, &T)) {
     out.push(b'[');
-    for (n, s) in items.iter().enumerate() {
+    for (n, item) in items.iter().enumerate() {
         if n > 0 {
             out.push(b',');
         }
-        write_str(out, s);
+        write(out, item);
     }
     out.push(b']');
 }
