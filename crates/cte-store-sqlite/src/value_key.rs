@@ -49,8 +49,10 @@ pub(crate) const KEYED: &str =
 pub(crate) const INSERT_KEY: &str = "INSERT INTO value_keys (tier, key, id) VALUES (1, ?1, ?2)";
 
 /// Entries in tier 1 at which the writer merges it into tier 0 (see the module documentation):
-/// at a million stored values a merge takes a few hundred milliseconds, once per 26 batches of
-/// 10,000 new values.
+/// at a million stored values a merge takes up to about 300 ms, once per 26 batches of 10,000 new
+/// values, inside the transaction of the batch that fills tier 1. A merge rewrites tier 0, so its
+/// cost grows with the store (at ten million values, seconds); the single index this replaced
+/// rewrote about as much on every batch.
 pub const MERGE_AT: i64 = 1 << 18;
 
 /// The number of entries in tier 1.
