@@ -12,8 +12,8 @@ use crate::gen::{self, Ioc};
 /// An empty database with the store's schema and the bench's tags.
 pub struct Floor {
     conn: Connection,
-    /// Entries in tier 1 of `value_keys`, merged as the store's writer merges them.
-    recent_keys: i64,
+    /// The slice of `value_keys` tier 1 merged next, as the store's writer merges them.
+    next_slice: u32,
     _dir: tempfile::TempDir,
 }
 
@@ -40,7 +40,7 @@ impl Floor {
         }
         Ok(Floor {
             conn,
-            recent_keys: 0,
+            next_slice: 0,
             _dir: dir,
         })
     }
@@ -89,11 +89,8 @@ impl Floor {
                 }
             }
         }
-        self.recent_keys += rows.len() as i64;
-        if self.recent_keys >= cte_store_sqlite::MERGE_AT {
-            cte_store_sqlite::merge_recent(&tx)?;
-            self.recent_keys = 0;
-        }
+        cte_store_sqlite::merge_slice(&tx, self.next_slice, cte_store_sqlite::SLICES)?;
+        self.next_slice = (self.next_slice + 1) % cte_store_sqlite::SLICES;
         tx.commit()?;
         Ok(t0.elapsed())
     }

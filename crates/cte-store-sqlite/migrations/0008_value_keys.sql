@@ -2,8 +2,9 @@
 -- With one index on indicators(value_key), every ingest batch inserted its 10,000 keys at random
 -- places of an index that grows with the store, and each commit rewrote nearly all of its pages:
 -- the writer's time per batch rose by half from the first 100,000 IoCs to the millionth. New keys
--- now go into tier 1, which stays small; the writer merges tier 1 into tier 0 in key order once
--- it holds MERGE_AT keys. Lookups probe both tiers (`tier IN (0, 1) AND key = ?`).
+-- now go into tier 1, which stays small; the writer merges tier 1 into tier 0 in key order, one
+-- slice of the key space after each batch (value_key.rs). Lookups probe both tiers
+-- (`tier IN (0, 1) AND key = ?`).
 --
 -- `indicators.value_key` stays as the row's own copy (a deleted row's entry is found from it).
 -- Inserts add the entry in the same statement batch as the row (store code: a trigger on insert

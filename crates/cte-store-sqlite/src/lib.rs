@@ -19,4 +19,4 @@ mod value_key;
 
 pub use error::SqliteError;
 pub use store::{configure, SqliteStore};
-pub use value_key::{merge_recent, value_key, MERGE_AT};
+pub use value_key::{merge_slice, value_key, SLICES};

@@ -170,7 +170,7 @@ impl SqliteStore {
                     data_version,
                     commits: VecDeque::with_capacity(COMMIT_LOG),
                 },
-                tiers: crate::value_key::Tiers::new(crate::value_key::MERGE_AT),
+                tiers: crate::value_key::Tiers::new(crate::value_key::SLICES),
             }),
             committed: AtomicU64::new(0),
             readers: Mutex::new(Vec::new()),
@@ -263,8 +263,8 @@ impl SqliteStore {
     }
 
     /// [`Self::write`] for a transaction that knows which indicators it wrote: `f` also gets the
-    /// commit log (to ask what changed since a snapshot) and the key tiers (to tell them how many
-    /// indicators it inserted), and returns the sorted value keys of the indicators it wrote, or
+    /// commit log (to ask what changed since a snapshot) and the key tiers (to tell them whether
+    /// it inserted indicators), and returns the sorted value keys of the indicators it wrote, or
     /// `None` if it may have changed anything else.
     fn write_logged<T>(
         &self,
@@ -285,23 +285,11 @@ impl SqliteStore {
         if version != log.data_version {
             log.data_version = version;
             log.push(&self.committed, None);
-            tiers.forget();
         }
-        let result = f(&tx, log, tiers).and_then(|out| {
-            tx.commit().map_err(sql)?;
-            Ok(out)
-        });
-        match result {
-            Ok((out, keys)) => {
-                log.push(&self.committed, keys);
-                Ok(out)
-            }
-            Err(e) => {
-                // What the tiers were told may have been rolled back.
-                tiers.forget();
-                Err(e)
-            }
-        }
+        let (out, keys) = f(&tx, log, tiers)?;
+        tx.commit().map_err(sql)?;
+        log.push(&self.committed, keys);
+        Ok(out)
     }
 
     /// The second half of [`Store::ingest`]: writes `planned` (made on a snapshot taken after
@@ -1188,55 +1176,79 @@ mod tests {
         .unwrap()
     }
 
+    /// The tier-1 keys, sorted.
+    fn recent_keys(s: &SqliteStore) -> Vec<i64> {
+        s.read(|tx| {
+            let mut stmt = tx
+                .prepare("SELECT key FROM value_keys WHERE tier = 1 ORDER BY key")
+                .map_err(sql)?;
+            let rows = stmt.query_map([], |r| r.get(0)).map_err(sql)?;
+            rows.collect::<Result<_, _>>().map_err(sql)
+        })
+        .unwrap()
+    }
+
     #[test]
-    fn keys_merge_into_tier_0_and_every_value_stays_findable() {
+    fn keys_merge_into_tier_0_by_slices_and_every_value_stays_findable() {
         let (dir, s) = store();
-        s.writer().tiers = crate::value_key::Tiers::new(5);
+        // Two slices: negative keys, then the others.
+        s.writer().tiers = crate::value_key::Tiers::new(2);
         let p = policies();
-        let values: Vec<String> = (0..9).map(|i| format!("v{i}.example")).collect();
-        for chunk in values.chunks(3) {
+        let key = |v: &str| crate::value_key::value_key(v);
+        let values: Vec<String> = (0..12).map(|i| format!("v{i}.example")).collect();
+        assert!(values.iter().any(|v| key(v) < 0) && values.iter().any(|v| key(v) >= 0));
+        let batches: Vec<&[String]> = values.chunks(4).collect();
+        for chunk in &batches {
             let obs: Vec<Observation> = chunk.iter().map(|v| report(v, "a")).collect();
             s.ingest(&batch(&obs, &p)).unwrap();
         }
-        // The second batch brought tier 1 to 6 >= 5: merged; the third is in tier 1.
-        assert_eq!(tiers(&s), (6, 3));
+        // Batch 3 merged the negative slice; batch 2 merged the other, so only batch 3's
+        // non-negative keys are left in tier 1.
+        let mut left: Vec<i64> = batches[2]
+            .iter()
+            .map(|v| key(v))
+            .filter(|k| *k >= 0)
+            .collect();
+        left.sort_unstable();
+        assert_eq!(recent_keys(&s), left);
+        assert_eq!(tiers(&s), (12 - left.len() as i64, left.len() as i64));
 
-        // Re-reported from another source: found in either tier, not inserted again.
+        // Re-reported from another source: found in either tier, not inserted again, and no
+        // merge (nothing was inserted).
         let obs: Vec<Observation> = values.iter().map(|v| report(v, "b")).collect();
         let out = s.ingest(&batch(&obs, &p)).unwrap();
         assert!(out.iter().all(|d| sources(d) == ["a", "b"]), "{out:?}");
-        assert_eq!(s.count_indicators(&Filter::all()).unwrap(), 9);
-        assert_eq!(tiers(&s), (6, 3));
+        assert_eq!(s.count_indicators(&Filter::all()).unwrap(), 12);
+        assert_eq!(recent_keys(&s), left);
         for v in &values {
             assert!(s.indicator(v).unwrap().is_some(), "{v}");
             let by_value = cte_core::filter::parse_json(&format!(r#"{{"value": "{v}"}}"#)).unwrap();
             assert_eq!(s.count_indicators(&by_value).unwrap(), 1, "{v}");
         }
         let some = cte_core::filter::parse_json(
-            r#"{"value": {"$in": ["v0.example", "v8.example", "nope"]}}"#,
+            r#"{"value": {"$in": ["v0.example", "v11.example", "nope"]}}"#,
         )
         .unwrap();
         assert_eq!(s.count_indicators(&some).unwrap(), 2);
 
-        // Another store on the file (another process) inserts 3 without merging (its threshold
-        // is the real one); this writer sees the commit, counts tier 1 again (3 + 3 + its own 1)
-        // and merges.
+        // Another store on the file (another process) inserts too; every value stays one row.
         let other = SqliteStore::open(dir.path().join("cte.db")).unwrap();
-        let obs: Vec<Observation> = (9..12)
+        let obs: Vec<Observation> = (10..14)
             .map(|i| report(&format!("v{i}.example"), "c"))
             .collect();
         other.ingest(&batch(&obs, &p)).unwrap();
-        assert_eq!(tiers(&s), (6, 6));
-        s.ingest(&batch(&[report("v12.example", "a")], &p)).unwrap();
-        assert_eq!(tiers(&s), (13, 0));
+        assert_eq!(s.count_indicators(&Filter::all()).unwrap(), 14);
+        let (merged, recent) = tiers(&s);
+        assert_eq!(merged + recent, 14);
 
-        // A deleted indicator takes its entry with it.
+        // A deleted indicator takes its entry with it, from whichever tier.
         let gone = Locator::Values {
-            values: vec!["v3.example".into(), "v12.example".into()],
+            values: vec!["v3.example".into(), "v13.example".into()],
             source: None,
         };
         assert_eq!(s.delete_indicators(&gone).unwrap(), 2);
-        assert_eq!(tiers(&s), (11, 0));
+        let (merged, recent) = tiers(&s);
+        assert_eq!(merged + recent, 12);
         assert!(s.indicator("v3.example").unwrap().is_none());
     }
 

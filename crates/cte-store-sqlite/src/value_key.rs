@@ -13,9 +13,9 @@
 //! Why two tiers: even a small key index, written at random, is rewritten nearly whole by every
 //! batch once it has more pages than a batch has keys, so the writer's time per batch grew with
 //! the store (by half between the first 100,000 IoCs and the millionth). A new row's entry goes
-//! into tier 1 ([`INSERT_KEY`]), which stays small; once tier 1 holds [`MERGE_AT`] entries the
-//! writer moves them into tier 0 in one pass in key order ([`merge_recent`]), which rewrites tier 0
-//! once per [`MERGE_AT`] new values instead of once per batch. A lookup probes both tiers.
+//! into tier 1 ([`INSERT_KEY`]), which stays small; after each batch that inserted values the
+//! writer moves one slice of the key space ([`SLICES`], in turn) from tier 1 into tier 0, in key
+//! order ([`merge_slice`]), which rewrites only that slice of tier 0. A lookup probes both tiers.
 //!
 //! The key is not unique: equal keys are told apart by comparing the value itself, so every lookup
 //! is `key = ? AND value = ?`. The one writer connection and IMMEDIATE write transactions keep
@@ -48,63 +48,53 @@ pub(crate) const KEYED: &str =
 /// The entry of a new indicator row: key `?1`, row id `?2`.
 pub(crate) const INSERT_KEY: &str = "INSERT INTO value_keys (tier, key, id) VALUES (1, ?1, ?2)";
 
-/// Entries in tier 1 at which the writer merges it into tier 0 (see the module documentation):
-/// at a million stored values a merge takes up to about 300 ms, once per 26 batches of 10,000 new
-/// values, inside the transaction of the batch that fills tier 1. A merge rewrites tier 0, so its
-/// cost grows with the store (at ten million values, seconds); the single index this replaced
-/// rewrote about as much on every batch.
-pub const MERGE_AT: i64 = 1 << 18;
+/// Slices of the key space that tier 1 is merged into tier 0 by (see the module documentation):
+/// after each batch that inserted values, the writer merges the entries of the next slice, in
+/// turn. So tier 1 holds about the last `SLICES` batches' new values, and each merge rewrites
+/// about 1/`SLICES` of tier 0: a flat cost per batch rather than a whole rewrite now and then.
+pub const SLICES: u32 = 16;
 
-/// The number of entries in tier 1.
-pub(crate) fn recent(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("SELECT count(*) FROM value_keys WHERE tier = 1", [], |r| {
-        r.get(0)
-    })
-}
-
-/// Moves every entry of tier 1 into tier 0, in key order. The store's writer does this once tier
-/// 1 holds [`MERGE_AT`] entries; public for programs that write `indicators` rows themselves (the
+/// Moves the entries of tier 1 whose key is in slice `slice` of `slices` (the keys' top bits)
+/// into tier 0, in key order. Public for programs that write `indicators` rows themselves (the
 /// bench's bare-SQLite floor), which must add each row's entry to tier 1 and merge likewise.
-pub fn merge_recent(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(
-        "INSERT INTO value_keys (tier, key, id) SELECT 0, key, id FROM value_keys WHERE tier = 1;
-         DELETE FROM value_keys WHERE tier = 1;",
-    )
+pub fn merge_slice(conn: &Connection, slice: u32, slices: u32) -> rusqlite::Result<()> {
+    let width = (1i64 << 32) / i64::from(slices);
+    let low = i64::from(i32::MIN) + i64::from(slice % slices) * width;
+    let high = if slice % slices == slices - 1 {
+        i64::from(i32::MAX) + 1
+    } else {
+        low + width
+    };
+    conn.prepare_cached(
+        "INSERT INTO value_keys (tier, key, id)
+         SELECT 0, key, id FROM value_keys WHERE tier = 1 AND key >= ?1 AND key < ?2",
+    )?
+    .execute([low, high])?;
+    conn.prepare_cached("DELETE FROM value_keys WHERE tier = 1 AND key >= ?1 AND key < ?2")?
+        .execute([low, high])?;
+    Ok(())
 }
 
-/// What a writer knows of tier 1, so that it need not count it after every batch.
+/// Which slice a writer merges next.
 pub(crate) struct Tiers {
-    /// Entries in tier 1 (`None`: unknown, count them).
-    recent: Option<i64>,
-    merge_at: i64,
+    next: u32,
+    slices: u32,
 }
 
 impl Tiers {
-    /// Merges once tier 1 holds `merge_at` entries ([`MERGE_AT`] but in tests).
-    pub(crate) fn new(merge_at: i64) -> Tiers {
-        Tiers {
-            recent: None,
-            merge_at,
-        }
+    /// Merges by `slices` slices ([`SLICES`] but in tests).
+    pub(crate) fn new(slices: u32) -> Tiers {
+        Tiers { next: 0, slices }
     }
 
-    /// Another connection may have written, or a transaction was rolled back: count again.
-    pub(crate) fn forget(&mut self) {
-        self.recent = None;
-    }
-
-    /// `inserted` entries went into tier 1 in the transaction `conn` is in; merges if due.
+    /// `inserted` entries went into tier 1 in the transaction `conn` is in: if any did, merges
+    /// the next slice. (A slice whose merge is rolled back is merged again on its next turn.)
     pub(crate) fn added(&mut self, conn: &Connection, inserted: i64) -> rusqlite::Result<()> {
-        let recent = match self.recent {
-            Some(n) => n + inserted,
-            None => recent(conn)?,
-        };
-        if recent >= self.merge_at {
-            merge_recent(conn)?;
-            self.recent = Some(0);
-        } else {
-            self.recent = Some(recent);
+        if inserted == 0 {
+            return Ok(());
         }
+        merge_slice(conn, self.next, self.slices)?;
+        self.next = (self.next + 1) % self.slices;
         Ok(())
     }
 }
