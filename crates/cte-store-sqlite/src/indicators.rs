@@ -16,7 +16,7 @@ use rusqlite::{params, CachedStatement, OptionalExtension, Transaction};
 use crate::error::{sql, SqliteError};
 use crate::filter_sql;
 use crate::rows::{ms, opt_ms, opt_time, time};
-use crate::value_key::{value_key, INSERT_KEY, KEYED};
+use crate::value_key::{value_key, Tiers, INSERT_KEY, KEYED};
 
 fn corrupt(msg: String) -> StoreError {
     StoreError::from(SqliteError::Corrupt(msg))
@@ -340,16 +340,6 @@ pub(crate) struct Plan {
     destinations: HashMap<String, Vec<String>>,
 }
 
-impl Plan {
-    /// How many indicator rows (and key entries) [`apply`] will insert.
-    pub(crate) fn inserts(&self) -> i64 {
-        self.steps
-            .iter()
-            .filter(|s| matches!(s, Step::Ready(r) if r.id.is_none()))
-            .count() as i64
-    }
-}
-
 enum Step {
     /// The first report of a value in the batch, reconciled with what was stored.
     Ready(Reconciled),
@@ -482,6 +472,7 @@ pub(crate) fn apply(
     tx: &Transaction<'_>,
     batch: &IngestBatch<'_>,
     plan: Plan,
+    tiers: &mut Tiers,
 ) -> StoreResult<Vec<Indicator>> {
     let mut writes = Writes::prepare(tx)?;
     let repeats = plan.steps.iter().any(|s| matches!(s, Step::Repeat(_)));
@@ -533,6 +524,9 @@ pub(crate) fn apply(
             }
         }
     }
+    if writes.inserted {
+        tiers.merge_next(tx).map_err(sql)?;
+    }
     Ok(out)
 }
 
@@ -577,6 +571,8 @@ struct Writes<'tx> {
     delete_tags: CachedStatement<'tx>,
     insert_tag: CachedStatement<'tx>,
     insert_pending: CachedStatement<'tx>,
+    /// Whether [`Writes::head`] inserted a row (and so a tier-1 key entry).
+    inserted: bool,
 }
 
 impl<'tx> Writes<'tx> {
@@ -620,6 +616,7 @@ impl<'tx> Writes<'tx> {
                 "INSERT OR IGNORE INTO source_destinations (indicator_id, source, destination, status)
                  VALUES (?1, ?2, ?3, 'pending')",
             )?,
+            inserted: false,
         })
     }
 
@@ -666,6 +663,7 @@ impl<'tx> Writes<'tx> {
                     ])
                     .map_err(sql)?;
                 self.insert_key.execute(params![key, id]).map_err(sql)?;
+                self.inserted = true;
                 Ok(id)
             }
         }

@@ -263,8 +263,8 @@ impl SqliteStore {
     }
 
     /// [`Self::write`] for a transaction that knows which indicators it wrote: `f` also gets the
-    /// commit log (to ask what changed since a snapshot) and the key tiers (to tell them whether
-    /// it inserted indicators), and returns the sorted value keys of the indicators it wrote, or
+    /// commit log (to ask what changed since a snapshot) and the key tiers (for
+    /// [`indicators::apply`] to merge), and returns the sorted value keys of the indicators it wrote, or
     /// `None` if it may have changed anything else.
     fn write_logged<T>(
         &self,
@@ -306,10 +306,7 @@ impl SqliteStore {
                 _ => indicators::plan(tx, batch)?,
             };
             let keys = std::mem::take(&mut plan.keys);
-            let inserts = plan.inserts();
-            let out = indicators::apply(tx, batch, plan)?;
-            tiers.added(tx, inserts).map_err(sql)?;
-            Ok((out, Some(keys)))
+            Ok((indicators::apply(tx, batch, plan, tiers)?, Some(keys)))
         })
     }
 
@@ -967,9 +964,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         self.write_logged(|tx, _, tiers| {
             let plan = indicators::plan(tx, batch)?;
-            let inserts = plan.inserts();
-            indicators::apply(tx, batch, plan)?;
-            tiers.added(tx, inserts).map_err(sql)?;
+            indicators::apply(tx, batch, plan, tiers)?;
             save_checkpoint(tx, checkpoint)?;
             Ok(((), None))
         })

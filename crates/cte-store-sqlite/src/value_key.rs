@@ -87,12 +87,10 @@ impl Tiers {
         Tiers { next: 0, slices }
     }
 
-    /// `inserted` entries went into tier 1 in the transaction `conn` is in: if any did, merges
-    /// the next slice. (A slice whose merge is rolled back is merged again on its next turn.)
-    pub(crate) fn added(&mut self, conn: &Connection, inserted: i64) -> rusqlite::Result<()> {
-        if inserted == 0 {
-            return Ok(());
-        }
+    /// Merges the next slice, in the transaction `conn` is in; the writer calls it after a batch
+    /// that inserted entries into tier 1. (A slice whose merge is rolled back is merged again on
+    /// its next turn.)
+    pub(crate) fn merge_next(&mut self, conn: &Connection) -> rusqlite::Result<()> {
         merge_slice(conn, self.next, self.slices)?;
         self.next = (self.next + 1) % self.slices;
         Ok(())
