@@ -16,8 +16,13 @@ struct Cli {
     /// SQLite database file (created if missing).
     #[arg(long, env = "CTE_DB", default_value = "cte.db", global = true)]
     db: PathBuf,
-    /// Address to listen on.
-    #[arg(long, env = "CTE_LISTEN", default_value = "127.0.0.1:8080")]
+    /// Address to listen on (for `serve`).
+    #[arg(
+        long,
+        env = "CTE_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     listen: SocketAddr,
     #[command(subcommand)]
     command: Option<Command>,
@@ -63,13 +68,7 @@ fn open(db: &PathBuf) -> anyhow::Result<SqliteStore> {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CTE_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    cte_process::init_logging();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.db, cli.listen),
         Command::Token { action } => token(&cli.db, action),
@@ -147,26 +146,8 @@ fn serve(db: &PathBuf, listen: SocketAddr) -> anyhow::Result<()> {
             }),
         };
         let state = AppState::new(Arc::new(store)).with_connector(Arc::new(connector));
-        cte_api::serve(listener, state, shutdown_signal()).await?;
+        cte_api::serve(listener, state, cte_process::shutdown_signal()).await?;
         tracing::info!("cte-server stopped");
         Ok(())
     })
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }

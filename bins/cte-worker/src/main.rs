@@ -16,12 +16,12 @@ use cte_core::config::{Configuration, PluginKind, RunStatus};
 use cte_core::store::Store;
 use cte_engine::age::age_cycle;
 use cte_engine::pull::{pull_all, PullOptions};
-use cte_engine::share::{share_all, ShareError};
+use cte_engine::share::{share_all, ShareError, ShareLease};
 use cte_netskope::NetskopeConnector;
 use cte_store_sqlite::SqliteStore;
 
 #[derive(Parser)]
-#[command(version, about = "Threat Exchange worker: pull and age cycles")]
+#[command(version, about = "Threat Exchange worker: pull, share and age cycles")]
 struct Cli {
     /// SQLite database file.
     #[arg(long, env = "CTE_DB", default_value = "cte.db", global = true)]
@@ -29,6 +29,11 @@ struct Cli {
     /// Longest wait honoured for a tenant's `wait_time` hint, in seconds.
     #[arg(long, default_value_t = 30, global = true)]
     max_wait: u64,
+    /// Seconds the share lease outlives its holder's last renewal (renewed every third of it while
+    /// sharing): a worker killed mid-share keeps others out for at most this long.
+    #[arg(long, env = "CTE_SHARE_LEASE_SECONDS", default_value_t = 60, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    share_lease_seconds: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -64,13 +69,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CTE_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    cte_process::init_logging();
     match run(Cli::parse()) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
@@ -91,6 +90,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         .build()
         .context("cannot start the async runtime")?;
     let stop = Arc::new(AtomicBool::new(false));
+    let lease = ShareLease {
+        holder: lease_holder(),
+        lapse: Duration::from_secs(cli.share_lease_seconds),
+    };
     let options = PullOptions {
         max_wait: Duration::from_secs(cli.max_wait),
         ..PullOptions::default()
@@ -105,7 +108,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 configurations,
             } => {
                 if !once {
-                    return run_loop(store.as_ref(), &connector, &options, &stop, None).await;
+                    return run_loop(store.as_ref(), &connector, &options, &lease, &stop, None)
+                        .await;
                 }
                 let only = (!configurations.is_empty()).then_some(configurations.as_slice());
                 let reports =
@@ -114,14 +118,23 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             }
             Command::Share { once, destinations } => {
                 if !once {
-                    return run_loop(store.as_ref(), &connector, &options, &stop, None).await;
+                    return run_loop(store.as_ref(), &connector, &options, &lease, &stop, None)
+                        .await;
                 }
                 let only = (!destinations.is_empty()).then_some(destinations.as_slice());
-                share_once(store.as_ref(), &connector, only).await
+                share_once(store.as_ref(), &connector, &lease, only).await
             }
             Command::Run { age_every_hours } => {
                 let age_every = chrono::Duration::hours(age_every_hours as i64);
-                run_loop(store.as_ref(), &connector, &options, &stop, Some(age_every)).await
+                run_loop(
+                    store.as_ref(),
+                    &connector,
+                    &options,
+                    &lease,
+                    &stop,
+                    Some(age_every),
+                )
+                .await
             }
             Command::Age => {
                 let report = age_cycle(store.as_ref(), clock()).context("age cycle failed")?;
@@ -155,67 +168,15 @@ fn host_name() -> String {
         .unwrap_or_else(|| "unknown-host".into())
 }
 
-/// Whether the lease holder `holder` (written by [`lease_holder`]) is a worker on this machine
-/// that no longer runs. A worker killed while sharing (SIGKILL, OOM) cannot release its lease;
-/// without this the next runs would all be skipped until the lease expires (30 minutes). When in
-/// doubt (another host, an unreadable name, a live or reused pid) the holder counts as alive.
-fn holder_is_gone(holder: &str) -> bool {
-    let mut words = holder.split(' ');
-    let (Some("cte-worker"), Some("pid"), Some(pid), Some("on"), Some(host)) = (
-        words.next(),
-        words.next(),
-        words.next(),
-        words.next(),
-        words.next(),
-    ) else {
-        return false;
-    };
-    let Ok(pid) = pid.parse::<u32>() else {
-        return false;
-    };
-    host != "unknown-host" && host == host_name() && pid != std::process::id() && pid_gone(pid)
-}
-
-/// Whether process `pid` has exited (absent, or a zombie not yet reaped).
-#[cfg(target_os = "linux")]
-fn pid_gone(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
-        // `pid (comm) state ...`: the state follows the last parenthesis.
-        Ok(stat) => {
-            stat.rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().next())
-                == Some("Z")
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn pid_gone(_pid: u32) -> bool {
-    false
-}
-
-/// One share cycle; Ok(false) when a target failed. Another worker sharing is not a failure; a
-/// lease left by a worker of this machine that died is taken over.
+/// One share cycle; Ok(false) when a target failed. Another worker sharing is not a failure.
 async fn share_once(
     store: &dyn Store,
     connector: &NetskopeConnector,
+    lease: &ShareLease,
     only: Option<&[String]>,
 ) -> anyhow::Result<bool> {
     let clock = chrono::Utc::now;
-    let me = lease_holder();
-    let mut result = share_all(store, connector, &clock, &me, only).await;
-    if let Err(ShareError::Busy { holder, .. }) = &result {
-        if holder_is_gone(holder) {
-            tracing::warn!(%holder, "the worker holding the share lease is gone; taking it over");
-            // Only that holder's row goes; if another worker took the lease meanwhile, it stays.
-            store
-                .release_lease("share", holder)
-                .context("cannot release a dead worker's share lease")?;
-            result = share_all(store, connector, &clock, &me, only).await;
-        }
-    }
-    match result {
+    match share_all(store, connector, &clock, lease, only).await {
         Ok(reports) => Ok(reports.iter().all(|r| r.outcome.is_ok())),
         Err(ShareError::Busy { holder, until }) => {
             tracing::warn!(%holder, %until, "another worker is sharing; this run skipped");
@@ -232,6 +193,7 @@ async fn run_loop(
     store: &dyn Store,
     connector: &NetskopeConnector,
     options: &PullOptions,
+    lease: &ShareLease,
     stop: &AtomicBool,
     age_every: Option<chrono::Duration>,
 ) -> anyhow::Result<bool> {
@@ -270,7 +232,7 @@ async fn run_loop(
             all_ok &= reports.iter().all(|r| r.outcome.is_ok());
         }
         if !share_due.is_empty() && !stop.load(Ordering::Relaxed) {
-            all_ok &= share_once(store, connector, Some(&share_due)).await?;
+            all_ok &= share_once(store, connector, lease, Some(&share_due)).await?;
         }
         for _ in 0..10 {
             if stop.load(Ordering::Relaxed) {
@@ -285,21 +247,7 @@ async fn run_loop(
 
 fn spawn_signal_watch(stop: Arc<AtomicBool>) {
     tokio::spawn(async move {
-        let ctrl_c = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        #[cfg(unix)]
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let term = std::future::pending::<()>();
-        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+        cte_process::shutdown_signal().await;
         tracing::info!("stop requested; finishing the current page");
         stop.store(true, Ordering::Relaxed);
     });
@@ -310,31 +258,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_lease_of_an_exited_worker_of_this_host_is_gone() {
-        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-            .arg("--list")
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let pid = child.id();
-        let host = host_name();
-        // Running (or a zombie before the wait): a zombie has exited too.
-        child.wait().unwrap();
-        if cfg!(target_os = "linux") {
-            assert!(holder_is_gone(&format!(
-                "cte-worker pid {pid} on {host} started 1"
-            )));
-        }
-        // Alive, another host, or not ours: never taken over.
+    fn the_lease_holder_names_this_process() {
         let me = std::process::id();
-        assert!(!holder_is_gone(&format!(
-            "cte-worker pid {me} on {host} started 1"
-        )));
-        assert!(!holder_is_gone(&format!(
-            "cte-worker pid {pid} on elsewhere-{host} started 1"
-        )));
-        assert!(!holder_is_gone(&format!("cte-worker pid {pid} started 1")));
-        assert!(!holder_is_gone("w1"));
-        assert!(lease_holder().starts_with(&format!("cte-worker pid {me} on {host} started ")));
+        assert!(
+            lease_holder().starts_with(&format!("cte-worker pid {me} on {} started ", host_name()))
+        );
     }
 }

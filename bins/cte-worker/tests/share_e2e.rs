@@ -283,11 +283,12 @@ impl Env {
         log
     }
 
-    /// `cte-worker share --once` started, not waited for.
-    fn spawn_share(&mut self) -> Proc {
+    /// `cte-worker share --once EXTRA` started, not waited for.
+    fn spawn_share(&mut self, extra: &[&str]) -> Proc {
         self.runs += 1;
         let mut cmd = Command::new(WORKER);
         cmd.args(["--db", self.db.to_str().unwrap(), "share", "--once"])
+            .args(extra)
             .stdout(Stdio::null());
         Proc::spawn(
             cmd,
@@ -408,7 +409,7 @@ async fn story() -> Env {
     let mut env = Env::start().await;
     let now = Utc::now();
     let hours_ago = |h: i64| rfc3339(now - chrono::Duration::hours(h));
-    // Seed example 1 (its `expiresAt` has passed: the age cycle will deactivate it).
+    // Seed example 1 (its `expiresAt` has passed: it is stored inactive and never shared).
     env.post_iocs(json!([{
         "value": "www.dubya.com", "type": "url", "test": false, "safe": false, "active": true,
         "source": "DW", "expiresAt": "2022-05-19T04:49:34.033Z",
@@ -436,9 +437,9 @@ async fn story() -> Env {
          "lastSeen": hours_ago(2)},
         {"value": "198.51.100.7", "type": "ipv4", "source": "DW", "severity": "low",
          "lastSeen": hours_ago(3)},
-        // Expired already: the age cycle takes it off the hash list.
+        // Expires a few seconds from now: shared at first, off the hash list once expired.
         {"value": MD5, "type": "md5", "source": "DW", "severity": "unknown",
-         "lastSeen": hours_ago(6), "expiresAt": hours_ago(1)},
+         "lastSeen": hours_ago(6), "expiresAt": rfc3339(md5_expiry(now))},
         // Expired when first reported, then re-reported with a later expiry: that one is kept.
         {"value": "kept.example", "type": "domain", "source": "DW", "severity": "high",
          "lastSeen": hours_ago(7), "expiresAt": hours_ago(1)},
@@ -466,12 +467,13 @@ async fn story() -> Env {
     env
 }
 
-const FIRST_URLS: [&str; 4] = [
-    "198.51.100.7",
-    "evil.example",
-    "kept.example",
-    "www.dubya.com",
-];
+/// When the story's MD5 expires: after the first shares of every test, before the seed story's
+/// aging step.
+fn md5_expiry(posted: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+    posted + chrono::Duration::seconds(8)
+}
+
+const FIRST_URLS: [&str; 3] = ["198.51.100.7", "evil.example", "kept.example"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_seed_story_through_rest_and_the_worker() {
@@ -504,7 +506,7 @@ async fn the_seed_story_through_rest_and_the_worker() {
     let (ok, message) = env.ns_share_run().await;
     assert_eq!(ok, true, "{message}");
     assert!(
-        message.contains("url:ce-iocs: 4 shared, 0 unshared, 1 failed")
+        message.contains("url:ce-iocs: 3 shared, 0 unshared, 1 failed")
             && message.contains("file:ce-hashes: 2 shared, 0 unshared, 0 failed"),
         "{message}"
     );
@@ -535,12 +537,7 @@ async fn the_seed_story_through_rest_and_the_worker() {
     let sim = &env.sim;
     assert_eq!(
         sim.deployed("ce-iocs").await.unwrap(),
-        sorted(&[
-            "198.51.100.7",
-            "kept.example",
-            "new.example",
-            "www.dubya.com"
-        ])
+        sorted(&["198.51.100.7", "kept.example", "new.example"])
     );
     let requests = sim.requests().await;
     let paths = method_paths(&requests);
@@ -570,11 +567,16 @@ async fn the_seed_story_through_rest_and_the_worker() {
         "shared"
     );
 
-    // Aging: the seed IoC (expired in 2022) and the MD5 are deactivated; `kept.example` kept the
-    // later `expiresAt` of its second report. The next share takes them off.
-    let (code, out) = env.age();
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(out, "age: 2 indicator(s) deactivated, 0 rule(s) unmuted\n");
+    // Expiry: once the MD5's `expiresAt` has passed, the next share takes it off the hash list,
+    // whether or not the age cycle has run; `kept.example` kept the later `expiresAt` of its
+    // second report.
+    let expires = env.indicator(MD5).await["expiresAt"].clone();
+    let expires = chrono::DateTime::parse_from_rfc3339(expires.as_str().unwrap()).unwrap();
+    if let Ok(wait) =
+        (expires.with_timezone(&Utc) + chrono::Duration::milliseconds(100) - Utc::now()).to_std()
+    {
+        tokio::time::sleep(wait).await;
+    }
     env.share();
     let sim = &env.sim;
     assert_eq!(
@@ -582,6 +584,10 @@ async fn the_seed_story_through_rest_and_the_worker() {
         sorted(&["198.51.100.7", "kept.example", "new.example"])
     );
     assert_eq!(sim.hashes("ce-hashes").await, vec![SHA.to_string()]);
+    // Aging marks it inactive (the seed IoC was stored inactive already).
+    let (code, out) = env.age();
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out, "age: 1 indicator(s) deactivated, 0 rule(s) unmuted\n");
     for v in ["www.dubya.com", MD5] {
         let ind = env.indicator(v).await;
         assert_eq!(ind["active"], false, "{ind}");
@@ -619,7 +625,8 @@ async fn a_worker_killed_between_push_and_acknowledgement_then_a_rerun() {
         .fault(json!({"kind": "latency", "millis": 60_000, "count": 1, "path_prefix": DEPLOY}))
         .await;
     env.sim.clear_requests().await;
-    let mut victim = env.spawn_share();
+    // Its lease lapses 3 s after its last renewal (every second).
+    let mut victim = env.spawn_share(&["--share-lease-seconds", "3"]);
     let arrived = wait_for_request(&env.sim, Duration::from_secs(60), |r| {
         r["path"]
             .as_str()
@@ -634,6 +641,7 @@ async fn a_worker_killed_between_push_and_acknowledgement_then_a_rerun() {
         victim.log()
     );
     victim.child.kill().unwrap(); // SIGKILL
+    let killed = Instant::now();
     let status = victim.wait_for(Duration::from_secs(10)).expect("killed");
     assert_eq!(status.code(), None, "killed by a signal");
     let paths = method_paths(&env.sim.requests().await);
@@ -654,11 +662,24 @@ async fn a_worker_killed_between_push_and_acknowledgement_then_a_rerun() {
     )
     .await;
     env.sim.clear_requests().await;
+    // Right after the kill the dead worker's lease still holds; within its lapse it is gone.
     let log = env.share();
     assert!(
-        log.contains("the worker holding the share lease is gone"),
-        "the dead worker's lease is taken over: {log}"
+        log.contains("another worker is sharing"),
+        "the lease outlives its holder by its lapse: {log}"
     );
+    assert!(env.sim.requests().await.is_empty());
+    let log = loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let log = env.share();
+        if !log.contains("another worker is sharing") {
+            break log;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(15),
+            "the dead worker's lease never lapsed: {log}"
+        );
+    };
     let paths = method_paths(&env.sim.requests().await);
     assert!(
         paths.iter().any(|p| p.ends_with("/replace")),
@@ -675,7 +696,6 @@ async fn a_worker_killed_between_push_and_acknowledgement_then_a_rerun() {
         "kept.example",
         "late.example",
         "later.example",
-        "www.dubya.com",
     ]);
     assert_eq!(env.sim.deployed("ce-iocs").await.unwrap(), want);
     let mut pending = env.sim.pending("ce-iocs").await;
@@ -710,8 +730,8 @@ async fn two_workers_started_at_once_push_once() {
         .fault(json!({"kind": "latency", "millis": 4_000, "count": 1, "path_prefix": DEPLOY}))
         .await;
     env.sim.clear_requests().await;
-    let mut a = env.spawn_share();
-    let mut b = env.spawn_share();
+    let mut a = env.spawn_share(&[]);
+    let mut b = env.spawn_share(&[]);
     let sa = a.wait_for(Duration::from_secs(120)).expect("worker a");
     let sb = b.wait_for(Duration::from_secs(120)).expect("worker b");
     let (la, lb) = (a.log(), b.log());
@@ -740,6 +760,46 @@ async fn two_workers_started_at_once_push_once() {
     want.push("both.example");
     assert_eq!(env.sim.deployed("ce-iocs").await.unwrap(), sorted(&want));
     eprintln!("two workers: {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_worker_keeps_its_lease_past_the_lapse_by_renewing_it() {
+    let mut env = story().await;
+    env.post_iocs(
+        json!([{"value": "slow.example", "type": "domain", "source": "DW",
+                          "severity": "high"}]),
+    )
+    .await;
+    env.sim
+        .fault(json!({"kind": "latency", "millis": 4_000, "count": 1, "path_prefix": DEPLOY}))
+        .await;
+    env.sim.clear_requests().await;
+    let mut a = env.spawn_share(&["--share-lease-seconds", "1"]);
+    // The simulator logs a request when it answers: the append is logged, the deploy hangs.
+    let deploying = wait_for_request(&env.sim, Duration::from_secs(60), |r| {
+        r["path"].as_str().is_some_and(|p| p.ends_with("/append"))
+    })
+    .await;
+    assert!(deploying, "{}", a.log());
+    // Two lapses later the first worker is still inside its deploy, renewing its lease.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(a.child.try_wait().unwrap().is_none(), "{}", a.log());
+    let log = env.share();
+    assert!(
+        log.contains("another worker is sharing"),
+        "a renewed lease keeps the second worker out: {log}"
+    );
+    let sa = a.wait_for(Duration::from_secs(60)).expect("worker a");
+    assert_eq!(sa.code(), Some(0), "{}", a.log());
+    let paths = method_paths(&env.sim.requests().await);
+    assert_eq!(
+        paths
+            .iter()
+            .filter(|p| *p == &format!("POST {DEPLOY}"))
+            .count(),
+        1,
+        "{paths:?}"
+    );
 }
 
 /// Hostname `i` of the cap test, `len` characters.

@@ -125,6 +125,7 @@ pub(crate) async fn test_rule(
     let rule = required(p.rule, "rule")?;
     let source = required(p.source_configuration, "sourceConfiguration")?;
     let dest = required(p.destination_configuration, "destinationConfiguration")?;
+    let now = state.now();
     let size = state
         .run(move |store| -> Result<_, ApiError> {
             let s = sharing(store, &rule, &source, &dest)?;
@@ -136,7 +137,8 @@ pub(crate) async fn test_rule(
                     _ => None,
                 })
                 .unwrap_or(UrlListType::Exact);
-            selection_size(store, &s.rule, &s.source, list_type).map_err(ApiError::Unprocessable)
+            selection_size(store, &s.rule, &s.source, list_type, now)
+                .map_err(ApiError::Unprocessable)
         })
         .await?;
     Ok(Json(json!({
@@ -262,6 +264,7 @@ pub(crate) async fn preview(
             "'target' must be 'url' (Add to URL List) or 'file' (Add to File Hash List), not '{target}'."
         )));
     }
+    let now = state.now();
     let (mut planned, excluded, tenant) = state
         .run(move |store| -> Result<_, ApiError> {
             let s = sharing(store, &rule, &source, &dest)?;
@@ -278,6 +281,7 @@ pub(crate) async fn preview(
                 &s.dest,
                 action,
                 UrlListOnTenant::Unknown,
+                now,
             )
             .map_err(ApiError::Unprocessable)?;
             let excluded = exclusions(store, &s.rule, &planned).map_err(ApiError::Unprocessable)?;

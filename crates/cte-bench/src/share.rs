@@ -17,6 +17,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, ensure, Context};
+use chrono::Utc;
 use cte_core::push::RenderedRequest;
 use cte_core::share::{entry_cost, BYTES_PER_MB, MAX_LIST_ENTRIES};
 use cte_core::store::Store;
@@ -153,8 +154,16 @@ fn plan_once(
     action: &cte_core::rule::Action,
 ) -> anyhow::Result<Plan> {
     let t0 = Instant::now();
-    let planned = plan_push(store, rule, SOURCE, dest, action, UrlListOnTenant::Missing)
-        .map_err(|e| anyhow!("plan_push: {e}"))?;
+    let planned = plan_push(
+        store,
+        rule,
+        SOURCE,
+        dest,
+        action,
+        UrlListOnTenant::Missing,
+        Utc::now(),
+    )
+    .map_err(|e| anyhow!("plan_push: {e}"))?;
     let requests: Vec<RenderedRequest> = planned.calls.iter().map(|c| c.call.render()).collect();
     let secs = t0.elapsed().as_secs_f64();
     Ok(Plan {
@@ -173,7 +182,8 @@ fn plan_steps(
 ) -> anyhow::Result<(f64, f64, f64)> {
     let ms = |t: Instant| t.elapsed().as_secs_f64() * 1000.0;
     let t0 = Instant::now();
-    let filter = sharing_filter(rule, SOURCE).map_err(|e| anyhow!("sharing_filter: {e}"))?;
+    let filter =
+        sharing_filter(rule, SOURCE, Utc::now()).map_err(|e| anyhow!("sharing_filter: {e}"))?;
     let candidates = store.share_candidates(&filter, SOURCE)?;
     let select = ms(t0);
     let target =

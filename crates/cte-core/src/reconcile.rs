@@ -62,9 +62,10 @@ pub struct Observation {
     pub active: bool,
     /// Expiry as reported; `None` lets the source's aging criterion decide.
     pub expires_at: Option<DateTime<Utc>>,
-    /// First seen as reported; `None` means now.
+    /// First seen as reported; `None` means the reported `last_seen`, or now when that is missing
+    /// too.
     pub first_seen: Option<DateTime<Utc>>,
-    /// Last seen as reported; `None` means now.
+    /// Last seen as reported; `None` means now. A `last_seen` before `first_seen` is raised to it.
     pub last_seen: Option<DateTime<Utc>>,
     /// Tags (must exist; checked before reconciliation).
     pub tags: Vec<String>,
@@ -100,12 +101,14 @@ pub enum ReportKind {
     /// A REST post (CE's `from_api`): the criterion decides, but comments are always replaced and
     /// tags always combined.
     Api,
-    /// An explicit edit (`PATCH /api/cte/indicators/`): the fields it carries replace the source's
-    /// record whatever the criterion.
+    /// An explicit edit (`PATCH /api/cte/indicators/`): reputation, severity, comments and
+    /// extended information replace the source's record whatever the criterion, tags combine by the
+    /// source's strategy, and no hit is counted (an edit is not a sighting).
     Edit,
 }
 
-/// Merges `obs` into `existing` (or creates the indicator) and returns the new state.
+/// Merges `obs` into `existing` (or creates the indicator) and returns the new state. An indicator
+/// whose expiry is not after `now` comes out inactive, whatever the report says.
 pub fn merge(
     existing: Option<Indicator>,
     obs: &Observation,
@@ -114,7 +117,7 @@ pub fn merge(
     report: ReportKind,
     now: DateTime<Utc>,
 ) -> Indicator {
-    let first_seen = obs.first_seen.unwrap_or(now);
+    let first_seen = obs.first_seen.or(obs.last_seen).unwrap_or(now);
     let last_seen = obs.last_seen.unwrap_or(now).max(first_seen);
     let expires_at = obs.expires_at.or_else(|| {
         (policy.age_after_days != 0).then(|| now + Duration::days(i64::from(policy.age_after_days)))
@@ -124,7 +127,11 @@ pub fn merge(
     } else {
         obs.reputation
     };
-    let (internal_hit, external_hit) = if policy.internal { (1, 0) } else { (0, 1) };
+    let (internal_hit, external_hit) = match (report, policy.internal) {
+        (ReportKind::Edit, _) => (0, 0),
+        (_, true) => (1, 0),
+        (_, false) => (0, 1),
+    };
 
     let fresh_record = || SourceRecord {
         source: obs.source.clone(),
@@ -141,19 +148,20 @@ pub fn merge(
         retracted: false,
     };
 
-    let Some(mut ind) = existing else {
-        return Indicator {
+    let mut ind = match existing {
+        Some(ind) => ind,
+        None => Indicator {
             value: obs.value.clone(),
             kind: obs.kind,
             test: obs.test,
             safe: obs.safe,
             active: obs.active,
             expires_at,
-            internal_hits: internal_hit,
-            external_hits: external_hit,
+            internal_hits: 0,
+            external_hits: 0,
             shared_with: Vec::new(),
-            sources: vec![fresh_record()],
-        };
+            sources: Vec::new(),
+        },
     };
 
     ind.internal_hits += internal_hit;
@@ -165,6 +173,9 @@ pub fn merge(
         ind.safe = obs.safe;
     }
 
+    if ind.expires_at.is_some_and(|e| e <= now) {
+        ind.active = false;
+    }
     match ind.sources.iter_mut().find(|s| s.source == obs.source) {
         None => ind.sources.push(fresh_record()),
         Some(rec) => {

@@ -8,6 +8,7 @@
 //! [`UrlPush::rejected`] with the tenant's reason. Nothing changed means no tenant call at all.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
 use cte_core::config::{Configuration, RunStatus};
@@ -24,6 +25,7 @@ use cte_core::store::{RunKind, Store};
 use cte_core::tag::Tag;
 use cte_core::tenant::{HashListOutcome, TenantClient, TenantError, UrlListPatch, UrlListType};
 use cte_core::tenant_config::{NetskopeParams, TenantConnector};
+use cte_core::time::format_datetime;
 use cte_core::StoreError;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -364,16 +366,79 @@ pub enum ShareError {
     Store(#[from] StoreError),
 }
 
-/// How long a share run may hold the lease before another worker may take over.
-pub const SHARE_LEASE: Duration = Duration::minutes(30);
+/// How long the share lease outlives its holder's last renewal by default: a worker killed while
+/// sharing blocks the others for at most this long.
+pub const DEFAULT_SHARE_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// The filter of what a sharing configuration pushes: the rule's selection, reported by `source`
-/// and not retracted by it, active, and not a test indicator.
-pub fn sharing_filter(rule: &BusinessRule, source: &str) -> Result<Filter, String> {
+/// Who shares, and how long the lease lasts past each renewal. The holder renews it every third of
+/// `lapse` while the cycle runs, so a live holder keeps it however long the cycle takes, and a
+/// holder that stops (killed, frozen, cut off from the database) loses it `lapse` after its last
+/// renewal, on any platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareLease {
+    /// A name unique to this process, shown to the workers it keeps out.
+    pub holder: String,
+    /// How long the lease lasts past each renewal.
+    pub lapse: std::time::Duration,
+}
+
+impl ShareLease {
+    /// A lease for `holder` with [`DEFAULT_SHARE_LEASE`].
+    pub fn new(holder: impl Into<String>) -> ShareLease {
+        ShareLease {
+            holder: holder.into(),
+            lapse: DEFAULT_SHARE_LEASE,
+        }
+    }
+
+    fn until(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        Duration::from_std(self.lapse)
+            .ok()
+            .and_then(|d| now.checked_add_signed(d))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    /// Renews the lease every third of `lapse`, for ever; sets `lost` when another holder has it.
+    async fn keep(
+        &self,
+        store: &dyn Store,
+        clock: &(dyn Fn() -> DateTime<Utc> + Send + Sync),
+        lost: &AtomicBool,
+    ) {
+        let every = (self.lapse / 3).max(std::time::Duration::from_millis(10));
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let now = clock();
+            match store.try_lease(SHARE_LEASE_NAME, &self.holder, now, self.until(now)) {
+                Ok(None) => {}
+                Ok(Some((other, _))) => {
+                    tracing::error!(holder = %other, "the share lease was taken over; stopping after this target");
+                    lost.store(true, Ordering::Relaxed);
+                }
+                Err(e) => tracing::warn!("cannot renew the share lease: {e}"),
+            }
+        }
+    }
+}
+
+const SHARE_LEASE_NAME: &str = "share";
+
+/// The filter of what a sharing configuration pushes at `now`: the rule's selection, reported by
+/// `source` and not retracted by it, active, not expired (whether or not the age cycle has marked
+/// it inactive yet), and not a test indicator.
+pub fn sharing_filter(
+    rule: &BusinessRule,
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<Filter, String> {
     let selection = rule.selection().map_err(|e| e.to_string())?;
     let own = parse_value(&json!({
         "sources": {"$elemMatch": {"source": source, "retracted": false}},
         "active": true,
+        "expiresAt": {"$not": {"$lte": format_datetime(now)}},
         "test": false,
     }))
     .map_err(|e| e.detail())?;
@@ -434,20 +499,27 @@ fn payload_digest(entries: &[String]) -> String {
 }
 
 /// Runs one share cycle over every non-muted rule's sharing configurations (or only those whose
-/// destination is in `only`), holding the `share` lease so that two workers never push at once.
+/// destination is in `only`), holding the `share` lease (renewed while it runs, see
+/// [`ShareLease`]) so that two workers never push at once.
 pub async fn share_all(
     store: &dyn Store,
     connector: &dyn TenantConnector,
     clock: &(dyn Fn() -> DateTime<Utc> + Send + Sync),
-    holder: &str,
+    lease: &ShareLease,
     only: Option<&[String]>,
 ) -> Result<Vec<TargetReport>, ShareError> {
     let now = clock();
-    if let Some((holder, until)) = store.try_lease("share", holder, now, now + SHARE_LEASE)? {
+    if let Some((holder, until)) =
+        store.try_lease(SHARE_LEASE_NAME, &lease.holder, now, lease.until(now))?
+    {
         return Err(ShareError::Busy { holder, until });
     }
-    let result = share_rules(store, connector, clock, only).await;
-    store.release_lease("share", holder)?;
+    let lost = AtomicBool::new(false);
+    let result = tokio::select! {
+        result = share_rules(store, connector, clock, only, &lost) => result,
+        () = lease.keep(store, clock, &lost) => unreachable!("the lease is kept until the cycle ends"),
+    };
+    store.release_lease(SHARE_LEASE_NAME, &lease.holder)?;
     let reports = result?;
     let mut by_destination: HashMap<String, Vec<&TargetReport>> = HashMap::new();
     // A destination asked for by name that has nothing to share is recorded too, so that a
@@ -493,6 +565,7 @@ async fn share_rules(
     connector: &dyn TenantConnector,
     clock: &(dyn Fn() -> DateTime<Utc> + Send + Sync),
     only: Option<&[String]>,
+    lost: &AtomicBool,
 ) -> Result<Vec<TargetReport>, StoreError> {
     let mut reports = Vec::new();
     let configurations: HashMap<String, Configuration> = store
@@ -515,6 +588,9 @@ async fn share_rules(
                 continue;
             }
             for action in actions {
+                if lost.load(Ordering::Relaxed) {
+                    return Ok(reports);
+                }
                 let mut report = TargetReport {
                     rule: rule.name.clone(),
                     source: source.to_string(),
@@ -555,6 +631,8 @@ async fn share_rules(
 /// state only (nothing is written, the tenant is not called).
 #[derive(Debug, Clone)]
 pub struct PlannedPush {
+    /// The time the plan was made for: what has expired by then is left out.
+    pub at: DateTime<Utc>,
     /// Business rule.
     pub rule: String,
     /// Source configuration.
@@ -630,8 +708,9 @@ pub fn plan_push(
     dest: &Configuration,
     action: &Action,
     on_tenant: UrlListOnTenant,
+    now: DateTime<Utc>,
 ) -> Result<PlannedPush, String> {
-    let mut planned = plan_selection(store, rule, source, dest, action)?;
+    let mut planned = plan_selection(store, rule, source, dest, action, now)?;
     let mut outcomes = outcomes(&planned.plan, &[]);
     outcomes.extend(
         planned
@@ -665,6 +744,7 @@ fn plan_selection(
     source: &str,
     dest: &Configuration,
     action: &Action,
+    now: DateTime<Utc>,
 ) -> Result<PlannedPush, String> {
     let target = ShareTarget::from_action(action)?;
     if !matches!(
@@ -679,7 +759,7 @@ fn plan_selection(
         kind: key.kind.to_string(),
         list: key.name.clone(),
     };
-    let filter = sharing_filter(rule, source)?;
+    let filter = sharing_filter(rule, source, now)?;
     let state = store.list_state(&list).map_err(|e| e.to_string())?;
     // Values this list's tenant refused before are not offered again (they stay `failed`).
     let refused_before: HashMap<&str, &str> = state
@@ -700,6 +780,7 @@ fn plan_selection(
     });
     let (kind, plan) = plan_target(&candidates, &target);
     Ok(PlannedPush {
+        at: now,
         rule: rule.name.clone(),
         source: source.to_string(),
         destination: dest.name.clone(),
@@ -728,8 +809,8 @@ fn refused_outcome(value: &str, reason: &str) -> ShareOutcome {
 pub struct Excluded {
     /// Indicator value.
     pub value: String,
-    /// `exception`, `retracted`, `inactive`, `test`, `type`, `over cap`, `over 300000 entries`
-    /// or `rejected by tenant`.
+    /// `exception`, `retracted`, `inactive`, `expired`, `test`, `type`, `over cap`,
+    /// `over 300000 entries` or `rejected by tenant`.
     pub reason: String,
     /// More: the exception's name, the cap, the tenant's words.
     pub detail: Option<String>,
@@ -737,7 +818,7 @@ pub struct Excluded {
 
 /// Every indicator of `source` that the rule's filters (without exceptions) select and that the
 /// planned push leaves off the list, newest first, with the first reason that applies: the rule's
-/// exceptions, the source's retraction, inactive, test, the list's kind, CE's cut, an earlier
+/// exceptions, the source's retraction, inactive, expired (at the plan's time), test, the list's kind, CE's cut, an earlier
 /// refusal by the tenant. Evaluated in memory over one store read.
 pub fn exclusions(
     store: &dyn Store,
@@ -778,6 +859,11 @@ pub fn exclusions(
                 ("retracted", None)
             } else if !ind.active {
                 ("inactive", None)
+            } else if let Some(at) = ind.expires_at.filter(|at| *at <= planned.at) {
+                (
+                    "expired",
+                    Some(format!("expired at {}", format_datetime(at))),
+                )
             } else if ind.test {
                 ("test", None)
             } else if let Some(e) = cut.get(ind.value.as_str()) {
@@ -829,8 +915,9 @@ pub fn selection_size(
     rule: &BusinessRule,
     source: &str,
     list_type: UrlListType,
+    now: DateTime<Utc>,
 ) -> Result<SelectionSize, String> {
-    let filter = sharing_filter(rule, source)?;
+    let filter = sharing_filter(rule, source, now)?;
     let candidates = store
         .share_candidates(&filter, source)
         .map_err(|e| e.to_string())?;
@@ -865,12 +952,11 @@ pub fn tagging_enabled(dest: &Configuration) -> bool {
         .unwrap_or(true)
 }
 
-/// CE's tagging side effects of a push, on the source's records: `Unshared` on the indicators the
-/// cut left out and off the shared ones, `Invalid host` on the ones the tenant refused. The tags
-/// are created when missing.
+/// CE's tagging side effects of a push, on every source's record of the indicators concerned (as
+/// CE's plugin tags them): `Unshared` on the indicators the cut left out and off the shared ones,
+/// `Invalid host` on the ones the tenant refused. The tags are created when missing.
 fn apply_tags(
     store: &dyn Store,
-    source: &str,
     plan: &ListPlan,
     rejected: &[(String, String)],
 ) -> Result<(), StoreError> {
@@ -907,7 +993,7 @@ fn apply_tags(
     }
     let on = |values: Vec<String>| Locator::Values {
         values,
-        source: Some(source.to_string()),
+        source: None,
     };
     let unshared = [UNSHARED_TAG.to_string()];
     if !cut.is_empty() {
@@ -944,7 +1030,7 @@ async fn share_target(
     let client = connector
         .connect(&tenant, dest.ssl_validation)
         .map_err(|e| e.to_string())?;
-    let planned = plan_selection(store, rule, source, dest, action)?;
+    let planned = plan_selection(store, rule, source, dest, action, clock())?;
     let acknowledged = planned.acknowledged();
 
     // Write the outbox row before anything is sent; acknowledge after the tenant has applied it.
@@ -1009,7 +1095,7 @@ async fn share_target(
         )
         .map_err(|e| e.to_string())?;
     if tagging_enabled(dest) {
-        apply_tags(store, source, &planned.plan, &all_rejected).map_err(|e| e.to_string())?;
+        apply_tags(store, &planned.plan, &all_rejected).map_err(|e| e.to_string())?;
     }
     Ok(())
 }

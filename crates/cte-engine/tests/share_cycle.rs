@@ -15,7 +15,7 @@ use cte_core::tenant_config::TenantConnector;
 use cte_core::tenant_config::{NetskopeTenant, Token};
 use cte_engine::ingest::{ingest, RawIndicator};
 use cte_engine::share::{
-    exclusions, plan_push, share_all, PlannedPush, ShareError, UrlListOnTenant,
+    exclusions, plan_push, share_all, PlannedPush, ShareError, ShareLease, UrlListOnTenant,
 };
 use cte_netskope::{NetskopeConnector, RetryPolicy};
 use cte_store_sqlite::SqliteStore;
@@ -160,7 +160,7 @@ fn status(store: &SqliteStore, value: &str) -> Option<(DestinationStatus, Option
 #[tokio::test]
 async fn the_seed_story_ends_with_the_right_lists_and_honest_statuses() {
     let (_d, store, sim) = setup().await;
-    let reports = share_all(&store, &connector(), &clock, "w1", None)
+    let reports = share_all(&store, &connector(), &clock, &ShareLease::new("w1"), None)
         .await
         .unwrap();
     assert_eq!(reports.len(), 2);
@@ -192,7 +192,7 @@ async fn the_seed_story_ends_with_the_right_lists_and_honest_statuses() {
 
     // A second run with nothing new makes no tenant call at all.
     sim.state().clear_requests();
-    share_all(&store, &connector(), &clock, "w1", None)
+    share_all(&store, &connector(), &clock, &ShareLease::new("w1"), None)
         .await
         .unwrap();
     assert_eq!(
@@ -216,7 +216,7 @@ async fn the_seed_story_ends_with_the_right_lists_and_honest_statuses() {
         status(&store, "new.example").unwrap().0,
         DestinationStatus::Pending
     );
-    share_all(&store, &connector(), &clock, "w1", None)
+    share_all(&store, &connector(), &clock, &ShareLease::new("w1"), None)
         .await
         .unwrap();
     assert!(sim
@@ -233,7 +233,7 @@ async fn the_seed_story_ends_with_the_right_lists_and_honest_statuses() {
         "{dests:?}"
     );
     store.set_retracted("evil.example", "DW", true).unwrap();
-    share_all(&store, &connector(), &clock, "w1", None)
+    share_all(&store, &connector(), &clock, &ShareLease::new("w1"), None)
         .await
         .unwrap();
     assert_eq!(
@@ -258,7 +258,7 @@ async fn the_seed_story_ends_with_the_right_lists_and_honest_statuses() {
             .unwrap(),
         1
     );
-    share_all(&store, &connector(), &clock, "w1", None)
+    share_all(&store, &connector(), &clock, &ShareLease::new("w1"), None)
         .await
         .unwrap();
     assert_eq!(
@@ -271,7 +271,7 @@ async fn the_seed_story_ends_with_the_right_lists_and_honest_statuses() {
 #[tokio::test]
 async fn a_worker_killed_between_push_and_acknowledgement_converges_without_duplicate_appends() {
     let (_d, store, sim) = setup().await;
-    share_all(&store, &connector(), &clock, "w1", None)
+    share_all(&store, &connector(), &clock, &ShareLease::new("w1"), None)
         .await
         .unwrap();
     // A push that reached the tenant but was never acknowledged (the worker died).
@@ -291,7 +291,7 @@ async fn a_worker_killed_between_push_and_acknowledgement_converges_without_dupl
     )
     .unwrap();
     sim.state().clear_requests();
-    share_all(&store, &connector(), &clock, "w2", None)
+    share_all(&store, &connector(), &clock, &ShareLease::new("w2"), None)
         .await
         .unwrap();
     let paths: Vec<String> = sim
@@ -325,7 +325,7 @@ async fn two_workers_do_not_share_at_once() {
         .try_lease("share", "other", now(), now() + Duration::minutes(5))
         .unwrap()
         .is_none());
-    let err = share_all(&store, &connector(), &clock, "w1", None)
+    let err = share_all(&store, &connector(), &clock, &ShareLease::new("w1"), None)
         .await
         .unwrap_err();
     assert!(
@@ -335,7 +335,7 @@ async fn two_workers_do_not_share_at_once() {
     assert!(sim.state().requests().is_empty());
     // After the lease expires, the run goes ahead.
     let later = || now() + Duration::minutes(6);
-    share_all(&store, &connector(), &later, "w1", None)
+    share_all(&store, &connector(), &later, &ShareLease::new("w1"), None)
         .await
         .unwrap();
     assert!(sim.state().deployed_urls("ce-iocs").is_some());
@@ -367,6 +367,7 @@ async fn preview(store: &SqliteStore, target: &str) -> PlannedPush {
         &dest,
         &action(&rule, target),
         UrlListOnTenant::Unknown,
+        now(),
     )
     .unwrap();
     if target == "url" && planned.changes_anything() {
@@ -389,7 +390,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 #[tokio::test]
 async fn the_next_push_sends_exactly_the_previewed_bodies() {
     let (_d, store, sim) = setup().await;
-    share_all(&store, &connector(), &clock, "w1", None)
+    share_all(&store, &connector(), &clock, &ShareLease::new("w1"), None)
         .await
         .unwrap();
 
@@ -435,7 +436,7 @@ async fn the_next_push_sends_exactly_the_previewed_bodies() {
         assert!(url.calls[1].call.render().path.ends_with(path_end));
 
         sim.state().clear_requests();
-        share_all(&store, &connector(), &clock, "w1", None)
+        share_all(&store, &connector(), &clock, &ShareLease::new("w1"), None)
             .await
             .unwrap();
         let sent = sim.state().requests();
@@ -472,7 +473,7 @@ async fn the_next_push_sends_exactly_the_previewed_bodies() {
 #[tokio::test]
 async fn the_preview_says_why_each_indicator_is_left_out() {
     let (_d, store, sim) = setup().await;
-    share_all(&store, &connector(), &clock, "w1", None)
+    share_all(&store, &connector(), &clock, &ShareLease::new("w1"), None)
         .await
         .unwrap();
     let mut rule = store.business_rule("Every Severity").unwrap().unwrap();
@@ -511,6 +512,45 @@ async fn the_preview_says_why_each_indicator_is_left_out() {
 }
 
 #[tokio::test]
+async fn an_expired_indicator_is_never_shared_whether_or_not_the_age_cycle_ran() {
+    let (_d, store, sim) = setup().await;
+    // The MD5 expires an hour after `now()`; two hours later it is still marked active.
+    let later = || now() + Duration::hours(2);
+    assert!(store.indicator(MD5).unwrap().unwrap().active);
+    share_all(&store, &connector(), &later, &ShareLease::new("w1"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.state().hash_list("ce-hashes").unwrap(),
+        vec![SHA.to_string()]
+    );
+    let (rule, dest) = seed_sharing(&store);
+    let planned = plan_push(
+        &store,
+        &rule,
+        "DW",
+        &dest,
+        &action(&rule, "file"),
+        UrlListOnTenant::Unknown,
+        later(),
+    )
+    .unwrap();
+    let excluded = exclusions(&store, &rule, &planned).unwrap();
+    let md5 = excluded.iter().find(|e| e.value == MD5).unwrap();
+    assert_eq!(md5.reason, "expired");
+    assert_eq!(
+        md5.detail.as_deref(),
+        Some("expired at 2026-06-01T01:00:00.000Z")
+    );
+    // An IoC posted already expired is stored inactive.
+    let mut old = raw("old.example", IndicatorKind::Domain, 48);
+    old.expires_at = Some(now() - Duration::hours(24));
+    ingest(&store, vec![old], ReportKind::Api, now(), false).unwrap();
+    assert!(!store.indicator("old.example").unwrap().unwrap().active);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn tagging_marks_cut_and_refused_indicators_and_clears_unshared_once_they_fit() {
     let (_d, store, sim) = setup().await;
     // A 1 MB list and 600 URLs of about 2 KB: the oldest ones do not fit.
@@ -537,15 +577,38 @@ async fn tagging_marks_cut_and_refused_indicators_and_clears_unshared_once_they_
         false,
     )
     .unwrap();
-    let reports = share_all(&store, &connector(), &clock, "w1", None)
+    // A second source reports the oldest URL and the IPv6 too: as CE's plugin does, the tags go on
+    // every source's record of a cut or refused IoC, not only the sharing source's.
+    store
+        .insert_configuration(&config("Other", PluginKind::ApiSources, None))
+        .unwrap();
+    let oldest = long.last().unwrap();
+    let other = |v: &str, kind| RawIndicator {
+        source: "Other".into(),
+        ..raw(v, kind, 700)
+    };
+    ingest(
+        &store,
+        vec![
+            other(oldest, IndicatorKind::Url),
+            other("2001:db8::1", IndicatorKind::Ipv6),
+        ],
+        ReportKind::Api,
+        now(),
+        false,
+    )
+    .unwrap();
+    let reports = share_all(&store, &connector(), &clock, &ShareLease::new("w1"), None)
         .await
         .unwrap();
     assert!(reports.iter().all(|r| r.outcome.is_ok()), "{reports:?}");
-    let tags = |v: &str| store.indicator(v).unwrap().unwrap().sources[0].tags.clone();
-    let oldest = long.last().unwrap();
+    let tags_of = |v: &str, i: usize| store.indicator(v).unwrap().unwrap().sources[i].tags.clone();
+    let tags = |v: &str| tags_of(v, 0);
     assert_eq!(tags(oldest), vec!["Unshared"]);
+    assert_eq!(tags_of(oldest, 1), vec!["Unshared"]);
     assert!(tags(&long[0]).is_empty());
     assert_eq!(tags("2001:db8::1"), vec!["Invalid host"]);
+    assert_eq!(tags_of("2001:db8::1", 1), vec!["Invalid host"]);
     let all_tags = store.tags().unwrap();
     assert!(all_tags
         .iter()
@@ -556,10 +619,11 @@ async fn tagging_marks_cut_and_refused_indicators_and_clears_unshared_once_they_
     for v in &long[..200] {
         store.set_retracted(v, "DW", true).unwrap();
     }
-    share_all(&store, &connector(), &clock, "w1", None)
+    share_all(&store, &connector(), &clock, &ShareLease::new("w1"), None)
         .await
         .unwrap();
     assert!(tags(oldest).is_empty(), "{:?}", tags(oldest));
+    assert!(tags_of(oldest, 1).is_empty(), "{:?}", tags_of(oldest, 1));
     sim.shutdown().await;
 }
 
@@ -569,7 +633,7 @@ async fn tagging_off_leaves_tags_alone() {
     let mut dest = store.configuration("NS").unwrap().unwrap();
     dest.parameters = json!({"is_pull_required": "No", "enable_tagging": "no"});
     store.update_configuration(&dest).unwrap();
-    share_all(&store, &connector(), &clock, "w1", None)
+    share_all(&store, &connector(), &clock, &ShareLease::new("w1"), None)
         .await
         .unwrap();
     assert!(store.indicator("2001:db8::1").unwrap().unwrap().sources[0]
@@ -606,7 +670,7 @@ async fn two_lists_of_one_source_and_destination_keep_their_own_statuses() {
     )]);
     store.insert_business_rule(&domains).unwrap();
     for _ in 0..2 {
-        share_all(&store, &connector(), &clock, "w1", None)
+        share_all(&store, &connector(), &clock, &ShareLease::new("w1"), None)
             .await
             .unwrap();
         let ind = store.indicator("evil.example").unwrap().unwrap();
@@ -636,9 +700,15 @@ async fn a_destination_with_nothing_to_share_is_recorded_so_schedulers_wait() {
         .insert_configuration(&config("Idle", PluginKind::Netskope, Some("Prod")))
         .unwrap();
     let only = vec!["Idle".to_string(), "No such".to_string()];
-    let reports = share_all(&store, &connector(), &clock, "w1", Some(&only))
-        .await
-        .unwrap();
+    let reports = share_all(
+        &store,
+        &connector(),
+        &clock,
+        &ShareLease::new("w1"),
+        Some(&only),
+    )
+    .await
+    .unwrap();
     assert!(reports.is_empty());
     let run = store.configuration("Idle").unwrap().unwrap().share;
     assert_eq!(run.last_run_at, Some(now()));

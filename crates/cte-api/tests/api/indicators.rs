@@ -30,14 +30,15 @@ fn seed_post() -> Value {
     })
 }
 
-/// The stored shape of the seed's POST; `value` is whatever canonical form the URL took.
+/// The stored shape of the seed's POST; `value` is whatever canonical form the URL took. The seed's
+/// `expiresAt` (2022) has passed, so the indicator is stored inactive.
 fn seed_stored(value: &Value, reputation: u8, ext: &str, hits: u64) -> Value {
     json!({
         "value": value,
         "type": "url",
         "test": false,
         "safe": false,
-        "active": true,
+        "active": false,
         "internalHits": 0,
         "externalHits": hits,
         "expiresAt": SEED_TIME,
@@ -106,8 +107,9 @@ async fn seed_example_patch_reputation_5_to_7() {
     patch["extendedInformation"] = json!("HTTP://123.com");
     let (s, body) = app.patch(&app.admin, IND, patch).await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
-    // The edit replaces the fields it carries; tags are kept; the hit counts again (as CE).
-    let want = seed_stored(&value, 7, "HTTP://123.com", 2);
+    // The edit replaces the fields it carries; `tags: []` keeps the tags (the source's strategy is
+    // `append`, as in CE); an edit is not a sighting, so no hit is counted (CE counts one).
+    let want = seed_stored(&value, 7, "HTTP://123.com", 1);
     assert_eq!(body, want);
     assert_eq!(app.indicators().await, json!([want]));
 }

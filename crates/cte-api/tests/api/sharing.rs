@@ -103,10 +103,15 @@ impl Env {
             let now = self.app.now();
             move || now
         };
-        let reports =
-            cte_engine::share::share_all(self.app.store(), &connector(), &clock, "w", None)
-                .await
-                .unwrap();
+        let reports = cte_engine::share::share_all(
+            self.app.store(),
+            &connector(),
+            &clock,
+            &cte_engine::share::ShareLease::new("w"),
+            None,
+        )
+        .await
+        .unwrap();
         assert!(reports.iter().all(|r| r.outcome.is_ok()), "{reports:?}");
     }
 

@@ -262,3 +262,125 @@ fn expiry_keeps_the_later_value() {
     let ind = run(&a, &b, &policy(), Criterion::LastSeen, ReportKind::Api);
     assert_eq!(ind.expires_at, Some(t(1000)));
 }
+
+#[test]
+fn a_missing_first_seen_defaults_to_the_reported_last_seen() {
+    let mut o = obs(1, Severity::Low, 5, &[]);
+    o.first_seen = None;
+    let ind = merge(
+        None,
+        &o,
+        &policy(),
+        Criterion::LastSeen,
+        ReportKind::Api,
+        t(100),
+    );
+    let s = &ind.sources[0];
+    assert_eq!((s.first_seen, s.last_seen), (t(1), t(1)));
+}
+
+#[test]
+fn a_missing_last_seen_is_now_and_never_before_first_seen() {
+    let mut o = obs(1, Severity::Low, 5, &[]);
+    o.last_seen = None;
+    let ind = merge(
+        None,
+        &o,
+        &policy(),
+        Criterion::LastSeen,
+        ReportKind::Api,
+        t(100),
+    );
+    assert_eq!(
+        (ind.sources[0].first_seen, ind.sources[0].last_seen),
+        (t(1), t(100))
+    );
+    // firstSeen after lastSeen: lastSeen is raised to firstSeen.
+    let mut o = obs(50, Severity::Low, 5, &[]);
+    o.last_seen = Some(t(10));
+    let ind = merge(
+        None,
+        &o,
+        &policy(),
+        Criterion::LastSeen,
+        ReportKind::Api,
+        t(100),
+    );
+    assert_eq!(
+        (ind.sources[0].first_seen, ind.sources[0].last_seen),
+        (t(50), t(50))
+    );
+}
+
+#[test]
+fn an_expired_report_is_stored_inactive() {
+    let mut o = obs(1, Severity::Low, 5, &[]);
+    o.expires_at = Some(t(50));
+    let ind = merge(
+        None,
+        &o,
+        &policy(),
+        Criterion::LastSeen,
+        ReportKind::Api,
+        t(100),
+    );
+    assert!(!ind.active);
+    assert_eq!(ind.expires_at, Some(t(50)));
+    // A later report with a later expiry makes it active again.
+    let mut again = obs(2, Severity::Low, 5, &[]);
+    again.expires_at = Some(t(500));
+    let ind = merge(
+        Some(ind),
+        &again,
+        &policy(),
+        Criterion::LastSeen,
+        ReportKind::Api,
+        t(100),
+    );
+    assert!(ind.active);
+    // Expiry exactly now counts as expired, as the age cycle has it.
+    let mut o = obs(1, Severity::Low, 5, &[]);
+    o.expires_at = Some(t(100));
+    let ind = merge(
+        None,
+        &o,
+        &policy(),
+        Criterion::LastSeen,
+        ReportKind::Api,
+        t(100),
+    );
+    assert!(!ind.active);
+}
+
+#[test]
+fn an_edit_counts_no_hit_and_combines_tags_by_the_strategy() {
+    let edit_after_post = |p: &SourcePolicy| {
+        let posted = merge(
+            None,
+            &obs(1, Severity::Critical, 5, &["a"]),
+            p,
+            Criterion::LastSeen,
+            ReportKind::Api,
+            t(100),
+        );
+        let edit = obs(1, Severity::High, 7, &[]);
+        merge(
+            Some(posted),
+            &edit,
+            p,
+            Criterion::LastSeen,
+            ReportKind::Edit,
+            t(200),
+        )
+    };
+    let ind = edit_after_post(&policy());
+    assert_eq!((ind.external_hits, ind.sources[0].external_hits), (1, 1));
+    assert_eq!(ind.sources[0].tags, vec!["a"]);
+    assert_eq!(ind.sources[0].reputation, 7);
+    let ind = edit_after_post(&SourcePolicy {
+        tag_strategy: TagStrategy::Overwrite,
+        ..policy()
+    });
+    assert!(ind.sources[0].tags.is_empty());
+    assert_eq!(ind.sources[0].severity, Severity::High);
+}
