@@ -246,10 +246,12 @@ async fn run_loop(
 }
 
 fn spawn_signal_watch(stop: Arc<AtomicBool>) {
+    let signal = cte_process::shutdown_signal();
     tokio::spawn(async move {
-        cte_process::shutdown_signal().await;
-        tracing::info!("stop requested; finishing the current page");
+        signal.await;
+        // Stop first: nothing after the signal may keep the worker from stopping.
         stop.store(true, Ordering::Relaxed);
+        tracing::info!("stop requested; finishing the current page");
     });
 }
 
