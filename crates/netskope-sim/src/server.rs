@@ -236,7 +236,7 @@ fn take_faults(shared: &Shared, path: &str) -> (Duration, Option<FaultAction>) {
     let mut delay = Duration::ZERO;
     let mut action = None;
     for fault in state.faults.iter_mut() {
-        if fault.path_prefix().is_some_and(|p| !path.starts_with(p)) {
+        if !fault.matches(path) {
             continue;
         }
         match fault {
@@ -337,6 +337,33 @@ mod tests {
             state.requests.back().unwrap().seq,
             (MAX_LOGGED_REQUESTS + 5) as u64
         );
+    }
+
+    /// Issue 15, item 5: a fault armed for `/api/v2/events/data` also hit the Data Export iterator, because
+    /// faults matched plain string prefixes.
+    #[test]
+    fn faults_match_whole_path_segments() {
+        let config = SimConfig {
+            faults: vec![Fault::fail(502, 10, Some("/api/v2/events/data"))],
+            ..SimConfig::default()
+        };
+        let shared = Shared::new(config).unwrap();
+        for path in [
+            "/api/v2/events/dataexport/alerts/malware",
+            "/api/v2/events/datasearch/alert",
+            "/api/v2/events",
+        ] {
+            let (_, action) = take_faults(&shared, path);
+            assert!(action.is_none(), "{path}");
+        }
+        for path in ["/api/v2/events/data", "/api/v2/events/data/audit"] {
+            let (_, action) = take_faults(&shared, path);
+            assert!(matches!(action, Some(FaultAction::Fail(502))), "{path}");
+        }
+        let trailing = Fault::fail(502, 1, Some("/api/v2/policy/urllist/"));
+        assert!(trailing.matches("/api/v2/policy/urllist"));
+        assert!(trailing.matches("/api/v2/policy/urllist/7/append"));
+        assert!(!trailing.matches("/api/v2/policy/urllistx"));
     }
 
     #[test]

@@ -185,6 +185,25 @@ async fn fail_faults_hit_the_next_matching_requests_only() {
     assert!(sim.state().faults().is_empty());
 }
 
+/// Issue 15, item 5: faults matched plain string prefixes, so one armed for `/api/v2/events/data` (the audit
+/// probe's endpoint) also failed the Data Export iterator under `/api/v2/events/dataexport`.
+#[tokio::test]
+async fn fault_paths_match_whole_segments_not_string_prefixes() {
+    let sim = start_default().await;
+    sim.inject_fault(Fault::fail(502, 2, Some("/api/v2/events/data")));
+    let export = get(
+        &sim,
+        "/api/v2/events/dataexport/alerts/malware?index=i&operation=head",
+    )
+    .await;
+    assert_eq!(export.status, StatusCode::OK, "{}", export.body);
+    assert_eq!(
+        get(&sim, "/api/v2/events/data/audit").await.status,
+        StatusCode::BAD_GATEWAY
+    );
+    assert_eq!(sim.state().faults().len(), 1, "one use left");
+}
+
 #[tokio::test]
 async fn drop_fault_closes_the_connection_without_an_answer() {
     let sim = start_default().await;
