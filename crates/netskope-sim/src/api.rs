@@ -329,13 +329,13 @@ async fn create_list(State(shared): Shr, body: Bytes) -> Answer {
     }
 }
 
+/// Marks a change of content or name. `modify_type` is the type of the last modification (reference §12 lists
+/// `Created` / `Edited` / `Deleted`), so any change after the create is `Edited`, deployed or not (issue 23).
 fn edited(list: &mut UrlList, modify_by: &str) {
     list.pending = true;
     list.modify_time = now_iso();
     list.modify_by = modify_by.to_owned();
-    if list.deployed.is_some() {
-        list.modify_type = "Edited".to_owned();
-    }
+    list.modify_type = "Edited".to_owned();
 }
 
 async fn put_list(State(shared): Shr, Path(id): Path<String>, body: Bytes) -> Answer {

@@ -275,6 +275,67 @@ async fn patch_append_replace_remove() {
     assert_eq!(missing.body["statusCode"], 404);
 }
 
+/// Issue 23, item 1: an append to, or an update of, a list that was never deployed answered
+/// `modify_type: "Created"`; the tenant says `Edited` once a list has been modified, deployed or not, and a deploy
+/// keeps the last modification's type.
+#[tokio::test]
+async fn modify_type_is_edited_after_any_change_deployed_or_not() {
+    let sim = start_default().await;
+    let appended = create(&sim, "appended", &["a.com"]).await;
+    let renamed = create(&sim, "renamed", &["a.com"]).await;
+    let untouched = create(&sim, "untouched", &["a.com"]).await;
+    let answer = send(
+        &sim,
+        Method::PATCH,
+        &format!("{BASE}/{appended}/append"),
+        Some(TOKEN),
+        Some(&json!({"data": {"urls": ["b.com"], "type": "exact"}})),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(
+        (&answer.body["modify_type"], &answer.body["pending"]),
+        (&json!("Edited"), &json!(1))
+    );
+    let answer = send(
+        &sim,
+        Method::PUT,
+        &format!("{BASE}/{renamed}"),
+        Some(TOKEN),
+        Some(&exact("renamed_again", &["a.com"])),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body["modify_type"], "Edited", "update by name");
+
+    let deployed = post(&sim, &format!("{BASE}/deploy"), &json!({})).await;
+    let types: Vec<(u64, &str, u64)> = deployed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_u64().unwrap(),
+                r["modify_type"].as_str().unwrap(),
+                r["pending"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        types,
+        [
+            (appended, "Edited", 0),
+            (renamed, "Edited", 0),
+            (untouched, "Created", 0)
+        ]
+    );
+    assert_eq!(
+        get(&sim, &format!("{BASE}/{untouched}")).await.body["modify_type"],
+        "Created"
+    );
+}
+
 #[tokio::test]
 async fn changes_stay_pending_until_deploy() {
     let sim = start_default().await;
