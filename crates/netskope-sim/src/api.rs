@@ -176,9 +176,10 @@ fn with_list<T>(
 ) -> Result<T, ApiError> {
     match state.lists.get_mut(&id) {
         Some(list) => f(list),
+        // The tenant's wording (issue 23); the official CLI and SDK show this text to users.
         None => Err(url_error(
             StatusCode::NOT_FOUND,
-            format!("URL list {id} not found"),
+            format!("URL list with id {id} not found"),
         )),
     }
 }

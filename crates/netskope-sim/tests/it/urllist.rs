@@ -336,6 +336,31 @@ async fn modify_type_is_edited_after_any_change_deployed_or_not() {
     );
 }
 
+/// Issue 23, item 2: the tenant's 404 for an unknown URL-list id says `URL list with id N not found`, a text the
+/// official CLI and SDK show to users.
+#[tokio::test]
+async fn unknown_list_ids_answer_404_naming_the_id() {
+    let sim = start_default().await;
+    create(&sim, "ce", &["a.com"]).await;
+    let edit = json!({"data": {"urls": ["b.com"], "type": "exact"}});
+    let replace = exact("other", &["b.com"]);
+    let requests = [
+        (Method::GET, format!("{BASE}/999"), None),
+        (Method::PUT, format!("{BASE}/999"), Some(&replace)),
+        (Method::DELETE, format!("{BASE}/999"), None),
+        (Method::PATCH, format!("{BASE}/999/append"), Some(&edit)),
+    ];
+    for (method, path, body) in requests {
+        let answer = send(&sim, method.clone(), &path, Some(TOKEN), body).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{method} {path}");
+        assert_eq!(
+            answer.body,
+            json!({"statusCode": 404, "message": "URL list with id 999 not found", "error": "Not Found"}),
+            "{method} {path}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn changes_stay_pending_until_deploy() {
     let sim = start_default().await;
