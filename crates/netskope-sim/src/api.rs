@@ -206,13 +206,9 @@ fn parse_list_input(body: &Value) -> Result<ListInput, ApiError> {
         _ => return Err(bad_request("name required")),
     };
     validate::list_name(&name).map_err(bad_request)?;
-    let data = match obj.get("data") {
-        Some(Value::Object(d)) => d,
-        Some(Value::Null) | None => return Err(bad_request("data required")),
-        Some(_) => return Err(bad_request("data must be an object")),
-    };
-    let urls = parse_urls(data.get("urls"))?;
-    let list_type = match data.get("type") {
+    let data = data_object(body);
+    let urls = parse_urls(data.and_then(|d| d.get("urls")))?;
+    let list_type = match data.and_then(|d| d.get("type")) {
         Some(Value::String(t)) if t == "exact" || t == "regex" => t.clone(),
         _ => return Err(bad_request("data.type must be one of exact, regex")),
     };
@@ -221,6 +217,14 @@ fn parse_list_input(body: &Value) -> Result<ListInput, ApiError> {
         list_type,
         urls,
     })
+}
+
+/// The body's `data` object, if it has one. A missing, null or non-object `data` (the released SDK's flat
+/// `{"name", "urls", "type"}` body among them) has no `data.urls`, which the tenant reports as
+/// `urls must be an array of URLs`: the messages it is known to give are those of §2.1, and there is no
+/// `data required` among them (issue 23).
+fn data_object(body: &Value) -> Option<&Map<String, Value>> {
+    body.get("data").and_then(Value::as_object)
 }
 
 fn parse_urls(urls: Option<&Value>) -> Result<Vec<String>, ApiError> {
@@ -389,17 +393,13 @@ async fn patch_list(
             ));
         }
         let body = parse_body(&body)?;
-        let data = match body.get("data") {
-            Some(Value::Object(d)) => d,
-            Some(Value::Null) | None => return Err(bad_request("data required")),
-            Some(_) => return Err(bad_request("data must be an object")),
-        };
-        let new_type = match data.get("type") {
+        let data = data_object(&body);
+        let urls = parse_urls(data.and_then(|d| d.get("urls")))?;
+        let new_type = match data.and_then(|d| d.get("type")) {
             None | Some(Value::Null) => None,
             Some(Value::String(t)) if t == "exact" || t == "regex" => Some(t.clone()),
             Some(_) => return Err(bad_request("data.type must be one of exact, regex")),
         };
-        let urls = parse_urls(data.get("urls"))?;
         let mut state = shared.lock();
         with_list(&mut state, id, |list| {
             check_not_deleted(list)?;

@@ -101,12 +101,20 @@ async fn create_and_put_validate_name_data_urls_and_type() {
             json!({"name": "", "data": {"urls": ["a.com"], "type": "exact"}}),
             "name required",
         ),
-        // The released SDK's flat body: rejected by the real tenant (reference §2.4).
+        // Issue 23, item 3: the released SDK's flat body is rejected by the real tenant (reference §2.4)
+        // with the message for a missing `data.urls` (§2.1), as is a null `data` (§12).
         (
             json!({"name": "x", "urls": ["a.com"], "type": "exact"}),
-            "data required",
+            "urls must be an array of URLs",
         ),
-        (json!({"name": "x", "data": null}), "data required"),
+        (
+            json!({"name": "x", "data": null}),
+            "urls must be an array of URLs",
+        ),
+        (
+            json!({"name": "x", "data": "a.com"}),
+            "urls must be an array of URLs",
+        ),
         (
             json!({"name": "x", "data": {"urls": "a.com", "type": "exact"}}),
             "urls must be an array of URLs",
@@ -161,7 +169,17 @@ async fn create_and_put_validate_name_data_urls_and_type() {
         Some(&json!({"name": "ok"})),
     )
     .await;
-    assert_eq!(put.body["message"], "data required");
+    assert_eq!(put.body["message"], "urls must be an array of URLs");
+    let flat_patch = send(
+        &sim,
+        Method::PATCH,
+        &format!("{BASE}/{id}/append"),
+        Some(TOKEN),
+        Some(&json!({"urls": ["b.com"], "type": "exact"})),
+    )
+    .await;
+    assert_eq!(flat_patch.status, StatusCode::BAD_REQUEST);
+    assert_eq!(flat_patch.body["message"], "urls must be an array of URLs");
     assert!(
         sim.state().url_lists().len() == 1,
         "nothing else was created"
