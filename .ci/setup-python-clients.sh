@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv at the repository root with Netskope's official Python clients, pinned, for the
-# netskope-sim conformance tests. Afterwards: export CTE_PY_VENV="$PWD/.venv" and run cargo test.
+# netskope-sim conformance tests. Afterwards: export CTE_PY_VENV="$PWD/.venv" and run
+# cargo test -p netskope-sim --test it -- --ignored conformance.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -1,9 +1,11 @@
 //! Conformance: Netskope's own published Python clients, unmodified, against the simulator.
 //!
 //! Needs a virtualenv with `netskope==1.5.*` (the CLI) and `netskopesdk==0.0.41` (the Data Export iterator),
-//! made by `.ci/setup-python-clients.sh`, whose path is in `CTE_PY_VENV`. Without it the tests print a skip line.
+//! made by `.ci/setup-python-clients.sh`, whose path is in `CTE_PY_VENV`.
+//! The tests are `#[ignore]`d so that a plain `cargo test` lists them as ignored instead of passing without
+//! running them; `.ci/run` runs them with `cargo test -p netskope-sim --test it -- --ignored conformance`, and
+//! there a missing virtualenv is a failure.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,15 +13,16 @@ use netskope_sim::{AlertSpec, Privilege, SimConfig, SimHandle, SimToken};
 
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(240);
 
-/// The venv's python, or `None` (after printing why) when `CTE_PY_VENV` is unset.
-fn venv_python(test: &str) -> Option<PathBuf> {
+/// Why the conformance tests are ignored by default; also the panic message when they are run without it.
+const NEEDS_VENV: &str = "needs CTE_PY_VENV (.ci/setup-python-clients.sh)";
+
+/// The venv's python. Panics when `CTE_PY_VENV` is unset: these tests only run when asked for with
+/// `--ignored`, and a run that asked for them must not pass without them.
+fn venv_python() -> PathBuf {
     let Some(venv) = std::env::var_os("CTE_PY_VENV").filter(|v| !v.is_empty()) else {
-        // Written to the real stderr, not through the test harness capture, so plain `cargo test` shows it.
-        let _ = writeln!(
-            std::io::stderr(),
-            "{test}: skipped: set CTE_PY_VENV to a virtualenv made by .ci/setup-python-clients.sh"
+        panic!(
+            "{NEEDS_VENV}: run .ci/setup-python-clients.sh and set CTE_PY_VENV to the virtualenv it made"
         );
-        return None;
     };
     let mut venv = PathBuf::from(venv);
     if venv.is_relative() {
@@ -34,7 +37,7 @@ fn venv_python(test: &str) -> Option<PathBuf> {
         "CTE_PY_VENV is set but {} does not exist",
         python.display()
     );
-    Some(python)
+    python
 }
 
 fn script(name: &str) -> PathBuf {
@@ -104,10 +107,9 @@ fn ca_file(sim: &SimHandle, dir: &Path) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs CTE_PY_VENV (.ci/setup-python-clients.sh)"]
 async fn official_cli_manages_url_lists_over_https() {
-    let Some(python) = venv_python("official_cli_manages_url_lists_over_https") else {
-        return;
-    };
+    let python = venv_python();
     let sim = netskope_sim::spawn(tls_config()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let env = [
@@ -131,12 +133,9 @@ async fn official_cli_manages_url_lists_over_https() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs CTE_PY_VENV (.ci/setup-python-clients.sh)"]
 async fn official_dataexport_iterator_pages_resends_and_honours_rate_limits() {
-    let Some(python) =
-        venv_python("official_dataexport_iterator_pages_resends_and_honours_rate_limits")
-    else {
-        return;
-    };
+    let python = venv_python();
     let config = tls_config();
     let sim = netskope_sim::spawn(config.clone()).await.unwrap();
     let limited = netskope_sim::spawn(SimConfig {
