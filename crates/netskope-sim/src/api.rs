@@ -575,14 +575,21 @@ fn iterate(
     let len = data.len();
     let ts = |i: usize| data[i]["timestamp"].as_i64().unwrap_or(0);
     let now = chrono::Utc::now().timestamp();
+    let key = format!("{endpoint}/{index}");
     let mut state = shared.lock();
-    let it = state
-        .iterators
-        .entry(format!("{endpoint}/{index}"))
-        .or_default();
+    if matches!(operation, Operation::Next | Operation::Resend)
+        && !state.iterators.contains_key(&key)
+    {
+        // An index that head, tail or an epoch never positioned has nothing to send: the tenant answers an
+        // empty page, and keeps answering it until the index is positioned (issue 23).
+        drop(state);
+        return export_page(&[], shared.config.wait_time, now);
+    }
+    let it = state.iterators.entry(key).or_default();
     let (start, end) = match operation {
         Operation::Head => (0, page.min(len)),
-        Operation::Tail => (len, len),
+        // The newest page: "the most current page of data" (Netskope's iterator documentation).
+        Operation::Tail => (len.saturating_sub(page), len),
         Operation::Next => (it.cursor.min(len), (it.cursor + page).min(len)),
         Operation::Resend => it.previous.unwrap_or((it.cursor, it.cursor)),
         // Positioned as if everything before `epoch` had been sent; this call returns the first chunk from there.
@@ -617,9 +624,13 @@ fn iterate(
         0
     };
     drop(state);
+    export_page(&data[start..end], wait_time, timestamp_hwm)
+}
+
+fn export_page(records: &[Value], wait_time: u64, timestamp_hwm: i64) -> Response {
     Json(json!({
         "ok": 1,
-        "result": &data[start..end],
+        "result": records,
         "wait_time": wait_time,
         "timestamp_hwm": timestamp_hwm,
     }))
