@@ -220,6 +220,9 @@ pub enum Fault {
         count: Option<u32>,
     },
     /// Answer the next `count` matching requests with `status` and a `{"status":"error","message":...}` body.
+    /// A 429 carries what the tenant sends with one (reference §5, §10.5): `Retry-After`, `ratelimit-remaining: 0`
+    /// and `ratelimit-reset`, all `retry_after` seconds (1 when unset). Another status carries `Retry-After` only,
+    /// and only when `retry_after` is set.
     Fail {
         /// HTTP status to answer with.
         status: u16,
@@ -229,6 +232,9 @@ pub enum Fault {
         /// Only requests to this path or below it.
         #[serde(default)]
         path_prefix: Option<String>,
+        /// Seconds to ask the client to wait (see above).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
     },
     /// Close the connection of the next `count` matching requests without sending a response.
     Drop {
@@ -246,12 +252,23 @@ fn one() -> u32 {
 }
 
 impl Fault {
-    /// Shorthand for [`Fault::Fail`].
+    /// Shorthand for [`Fault::Fail`] without `retry_after`.
     pub fn fail(status: u16, count: u32, path_prefix: Option<&str>) -> Self {
         Fault::Fail {
             status,
             count,
             path_prefix: path_prefix.map(str::to_owned),
+            retry_after: None,
+        }
+    }
+
+    /// A [`Fault::Fail`] with status 429 whose `Retry-After` and `ratelimit-reset` say `retry_after` seconds.
+    pub fn rate_limited(count: u32, retry_after: u64, path_prefix: Option<&str>) -> Self {
+        Fault::Fail {
+            status: 429,
+            count,
+            path_prefix: path_prefix.map(str::to_owned),
+            retry_after: Some(retry_after),
         }
     }
 
