@@ -12,7 +12,9 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     'netskope==1.5.*' \
-    'netskopesdk==0.0.41'
-"$venv/bin/python" -c 'import netskope_cli, netskope_api' 
+    'netskopesdk==0.0.41' \
+    'netskope-py-sdk==1.0.3'
+# netskope-py-sdk owns the `netskope` package, the `netskope` distribution owns `netskope_cli`.
+"$venv/bin/python" -c 'import netskope, netskope_cli, netskope_api'
 test -x "$venv/bin/netskope"
 echo "python clients ready in $venv (export CTE_PY_VENV=$venv)"
