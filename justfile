@@ -7,9 +7,14 @@ default:
 serve:
     cargo run --release --bin cte-server
 
-# Run every test (what CI runs).
+# Run every test but the conformance tests (they need the official Python clients).
 test:
     cargo test --workspace
+
+# The tenant simulator against Netskope's official Python clients, installed into .venv first.
+conformance:
+    .ci/setup-python-clients.sh
+    CTE_PY_VENV="$PWD/.venv" cargo test -p netskope-sim --test it -- --ignored conformance
 
 # Formatting and lints, as CI expects them.
 lint:
@@ -25,7 +30,7 @@ deps-check:
     ! cargo tree -p cte-core -e normal --prefix none | grep -E '^(tokio|reqwest|rusqlite|axum|hyper) '
 
 # What CI runs, in CI's order.
-ready: lint test deps-check
+ready: lint test conformance deps-check
 
 # Create an API token in ./cte.db.
 token *ARGS:

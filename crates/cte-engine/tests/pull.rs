@@ -193,6 +193,30 @@ async fn first_run_pulls_the_initial_range_with_ce_mapping() {
     let src = &sample.sources[0];
     assert_eq!(src.source, "NS");
     assert!(src.comments.starts_with(&sim.base_url), "{}", src.comments);
+    // The tenant answers `next` with an empty page until an index is positioned, so every
+    // iterator (historical, then maintenance, per alert type) starts with an epoch.
+    let mut first_ops: Vec<(String, String)> = Vec::new();
+    for r in sim.state().requests() {
+        let query = r.query.unwrap_or_default();
+        let param = |key: &str| {
+            query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix(key))
+                .unwrap_or("")
+                .to_owned()
+        };
+        let index = param("index=");
+        if !first_ops.iter().any(|(i, _)| *i == index) {
+            first_ops.push((index, param("operation=")));
+        }
+    }
+    assert_eq!(first_ops.len(), 4, "{first_ops:?}");
+    assert!(
+        first_ops
+            .iter()
+            .all(|(_, op)| op.parse::<i64>().is_ok_and(|t| t >= END - 3 * DAY)),
+        "{first_ops:?}"
+    );
     let run = store.configuration("NS").unwrap().unwrap().pull;
     assert_eq!(run.last_run_success, Some(true));
     assert!(run.message.unwrap().contains("malware"));

@@ -176,9 +176,10 @@ fn with_list<T>(
 ) -> Result<T, ApiError> {
     match state.lists.get_mut(&id) {
         Some(list) => f(list),
+        // The tenant's wording (issue 23); the official CLI and SDK show this text to users.
         None => Err(url_error(
             StatusCode::NOT_FOUND,
-            format!("URL list {id} not found"),
+            format!("URL list with id {id} not found"),
         )),
     }
 }
@@ -205,13 +206,9 @@ fn parse_list_input(body: &Value) -> Result<ListInput, ApiError> {
         _ => return Err(bad_request("name required")),
     };
     validate::list_name(&name).map_err(bad_request)?;
-    let data = match obj.get("data") {
-        Some(Value::Object(d)) => d,
-        Some(Value::Null) | None => return Err(bad_request("data required")),
-        Some(_) => return Err(bad_request("data must be an object")),
-    };
-    let urls = parse_urls(data.get("urls"))?;
-    let list_type = match data.get("type") {
+    let data = data_object(body);
+    let urls = parse_urls(data.and_then(|d| d.get("urls")))?;
+    let list_type = match data.and_then(|d| d.get("type")) {
         Some(Value::String(t)) if t == "exact" || t == "regex" => t.clone(),
         _ => return Err(bad_request("data.type must be one of exact, regex")),
     };
@@ -220,6 +217,14 @@ fn parse_list_input(body: &Value) -> Result<ListInput, ApiError> {
         list_type,
         urls,
     })
+}
+
+/// The body's `data` object, if it has one. A missing, null or non-object `data` (the released SDK's flat
+/// `{"name", "urls", "type"}` body among them) has no `data.urls`, which the tenant reports as
+/// `urls must be an array of URLs`: the messages it is known to give are those of §2.1, and there is no
+/// `data required` among them (issue 23).
+fn data_object(body: &Value) -> Option<&Map<String, Value>> {
+    body.get("data").and_then(Value::as_object)
 }
 
 fn parse_urls(urls: Option<&Value>) -> Result<Vec<String>, ApiError> {
@@ -329,13 +334,13 @@ async fn create_list(State(shared): Shr, body: Bytes) -> Answer {
     }
 }
 
+/// Marks a change of content or name. `modify_type` is the type of the last modification (reference §12 lists
+/// `Created` / `Edited` / `Deleted`), so any change after the create is `Edited`, deployed or not (issue 23).
 fn edited(list: &mut UrlList, modify_by: &str) {
     list.pending = true;
     list.modify_time = now_iso();
     list.modify_by = modify_by.to_owned();
-    if list.deployed.is_some() {
-        list.modify_type = "Edited".to_owned();
-    }
+    list.modify_type = "Edited".to_owned();
 }
 
 async fn put_list(State(shared): Shr, Path(id): Path<String>, body: Bytes) -> Answer {
@@ -388,17 +393,13 @@ async fn patch_list(
             ));
         }
         let body = parse_body(&body)?;
-        let data = match body.get("data") {
-            Some(Value::Object(d)) => d,
-            Some(Value::Null) | None => return Err(bad_request("data required")),
-            Some(_) => return Err(bad_request("data must be an object")),
-        };
-        let new_type = match data.get("type") {
+        let data = data_object(&body);
+        let urls = parse_urls(data.and_then(|d| d.get("urls")))?;
+        let new_type = match data.and_then(|d| d.get("type")) {
             None | Some(Value::Null) => None,
             Some(Value::String(t)) if t == "exact" || t == "regex" => Some(t.clone()),
             Some(_) => return Err(bad_request("data.type must be one of exact, regex")),
         };
-        let urls = parse_urls(data.get("urls"))?;
         let mut state = shared.lock();
         with_list(&mut state, id, |list| {
             check_not_deleted(list)?;
@@ -574,14 +575,21 @@ fn iterate(
     let len = data.len();
     let ts = |i: usize| data[i]["timestamp"].as_i64().unwrap_or(0);
     let now = chrono::Utc::now().timestamp();
+    let key = format!("{endpoint}/{index}");
     let mut state = shared.lock();
-    let it = state
-        .iterators
-        .entry(format!("{endpoint}/{index}"))
-        .or_default();
+    if matches!(operation, Operation::Next | Operation::Resend)
+        && !state.iterators.contains_key(&key)
+    {
+        // An index that head, tail or an epoch never positioned has nothing to send: the tenant answers an
+        // empty page, and keeps answering it until the index is positioned (issue 23).
+        drop(state);
+        return export_page(&[], shared.config.wait_time, now);
+    }
+    let it = state.iterators.entry(key).or_default();
     let (start, end) = match operation {
         Operation::Head => (0, page.min(len)),
-        Operation::Tail => (len, len),
+        // The newest page: "the most current page of data" (Netskope's iterator documentation).
+        Operation::Tail => (len.saturating_sub(page), len),
         Operation::Next => (it.cursor.min(len), (it.cursor + page).min(len)),
         Operation::Resend => it.previous.unwrap_or((it.cursor, it.cursor)),
         // Positioned as if everything before `epoch` had been sent; this call returns the first chunk from there.
@@ -616,9 +624,13 @@ fn iterate(
         0
     };
     drop(state);
+    export_page(&data[start..end], wait_time, timestamp_hwm)
+}
+
+fn export_page(records: &[Value], wait_time: u64, timestamp_hwm: i64) -> Response {
     Json(json!({
         "ok": 1,
-        "result": &data[start..end],
+        "result": records,
         "wait_time": wait_time,
         "timestamp_hwm": timestamp_hwm,
     }))

@@ -138,11 +138,20 @@ impl SimToken {
 
     /// Whether this token may call `method` on `path`.
     pub fn allows(&self, method: &Method, path: &str) -> bool {
-        self.privileges.iter().any(|(prefix, level)| {
-            let matches = path == prefix
-                || (path.starts_with(prefix.as_str()) && path[prefix.len()..].starts_with('/'));
-            matches && level.covers(method)
-        })
+        self.privileges
+            .iter()
+            .any(|(prefix, level)| path_covers(prefix, path) && level.covers(method))
+    }
+}
+
+/// Whether `path` is `prefix` or lies below it, compared by whole segments: `/api/v2/events/data` covers
+/// `/api/v2/events/data/audit` but not `/api/v2/events/dataexport/alerts/malware`. A trailing `/` on the prefix
+/// is ignored.
+pub(crate) fn path_covers(prefix: &str, path: &str) -> bool {
+    let prefix = prefix.trim_end_matches('/');
+    match path.strip_prefix(prefix) {
+        Some(rest) => rest.is_empty() || rest.starts_with('/'),
+        None => false,
     }
 }
 
@@ -195,7 +204,7 @@ impl Default for AlertSpec {
 }
 
 /// A fault to inject. Faults apply only to `/api/` requests, in the order they were armed; the first matching
-/// fault with uses left is consumed.
+/// fault with uses left is consumed. `path_prefix` matches whole path segments (see [`Fault::matches`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Fault {
@@ -203,7 +212,7 @@ pub enum Fault {
     Latency {
         /// Added delay in milliseconds.
         millis: u64,
-        /// Only requests whose path starts with this prefix.
+        /// Only requests to this path or below it.
         #[serde(default)]
         path_prefix: Option<String>,
         /// Number of requests affected; `None` means unlimited.
@@ -211,22 +220,28 @@ pub enum Fault {
         count: Option<u32>,
     },
     /// Answer the next `count` matching requests with `status` and a `{"status":"error","message":...}` body.
+    /// A 429 carries what the tenant sends with one (reference §5, §10.5): `Retry-After`, `ratelimit-remaining: 0`
+    /// and `ratelimit-reset`, all `retry_after` seconds (1 when unset). Another status carries `Retry-After` only,
+    /// and only when `retry_after` is set.
     Fail {
         /// HTTP status to answer with.
         status: u16,
         /// Number of requests affected.
         #[serde(default = "one")]
         count: u32,
-        /// Only requests whose path starts with this prefix.
+        /// Only requests to this path or below it.
         #[serde(default)]
         path_prefix: Option<String>,
+        /// Seconds to ask the client to wait (see above).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
     },
     /// Close the connection of the next `count` matching requests without sending a response.
     Drop {
         /// Number of requests affected.
         #[serde(default = "one")]
         count: u32,
-        /// Only requests whose path starts with this prefix.
+        /// Only requests to this path or below it.
         #[serde(default)]
         path_prefix: Option<String>,
     },
@@ -237,12 +252,23 @@ fn one() -> u32 {
 }
 
 impl Fault {
-    /// Shorthand for [`Fault::Fail`].
+    /// Shorthand for [`Fault::Fail`] without `retry_after`.
     pub fn fail(status: u16, count: u32, path_prefix: Option<&str>) -> Self {
         Fault::Fail {
             status,
             count,
             path_prefix: path_prefix.map(str::to_owned),
+            retry_after: None,
+        }
+    }
+
+    /// A [`Fault::Fail`] with status 429 whose `Retry-After` and `ratelimit-reset` say `retry_after` seconds.
+    pub fn rate_limited(count: u32, retry_after: u64, path_prefix: Option<&str>) -> Self {
+        Fault::Fail {
+            status: 429,
+            count,
+            path_prefix: path_prefix.map(str::to_owned),
+            retry_after: Some(retry_after),
         }
     }
 
@@ -269,5 +295,13 @@ impl Fault {
             | Fault::Fail { path_prefix, .. }
             | Fault::Drop { path_prefix, .. } => path_prefix.as_deref(),
         }
+    }
+
+    /// Whether the fault applies to a request for `path`: always without a `path_prefix`, else when `path` is the
+    /// prefix or lies below it by whole segments, so a fault armed for `/api/v2/events/data` leaves
+    /// `/api/v2/events/dataexport/...` alone.
+    pub fn matches(&self, path: &str) -> bool {
+        self.path_prefix()
+            .is_none_or(|prefix| path_covers(prefix, path))
     }
 }

@@ -132,9 +132,24 @@ async fn handle(
             log(&app.shared, record);
             return Err(DropConnection);
         }
-        Some(FaultAction::Fail(status)) => {
+        Some(FaultAction::Fail {
+            status,
+            retry_after,
+        }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let response = gateway_error(status, &format!("Injected fault: {}", status.as_u16()));
+            let mut response =
+                gateway_error(status, &format!("Injected fault: {}", status.as_u16()));
+            let headers = response.headers_mut();
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                // What the tenant sends with a 429 (reference §5): the official SDK and CLI wait Retry-After,
+                // the iterator client waits ratelimit-reset when ratelimit-remaining is 0 (issue 23).
+                let wait = HeaderValue::from(retry_after.unwrap_or(1));
+                headers.insert("retry-after", wait.clone());
+                headers.insert("ratelimit-remaining", HeaderValue::from(0u32));
+                headers.insert("ratelimit-reset", wait);
+            } else if let Some(seconds) = retry_after {
+                headers.insert("retry-after", HeaderValue::from(seconds));
+            }
             return Ok(finish(&app, record, response, None));
         }
         None => {}
@@ -225,7 +240,10 @@ fn log(shared: &Shared, mut record: RequestRecord) {
 }
 
 enum FaultAction {
-    Fail(u16),
+    Fail {
+        status: u16,
+        retry_after: Option<u64>,
+    },
     Drop,
 }
 
@@ -236,7 +254,7 @@ fn take_faults(shared: &Shared, path: &str) -> (Duration, Option<FaultAction>) {
     let mut delay = Duration::ZERO;
     let mut action = None;
     for fault in state.faults.iter_mut() {
-        if fault.path_prefix().is_some_and(|p| !path.starts_with(p)) {
+        if !fault.matches(path) {
             continue;
         }
         match fault {
@@ -246,9 +264,17 @@ fn take_faults(shared: &Shared, path: &str) -> (Duration, Option<FaultAction>) {
                     *c -= 1;
                 }
             }
-            Fault::Fail { status, count, .. } if action.is_none() && *count > 0 => {
+            Fault::Fail {
+                status,
+                count,
+                retry_after,
+                ..
+            } if action.is_none() && *count > 0 => {
                 *count -= 1;
-                action = Some(FaultAction::Fail(*status));
+                action = Some(FaultAction::Fail {
+                    status: *status,
+                    retry_after: *retry_after,
+                });
             }
             Fault::Drop { count, .. } if action.is_none() && *count > 0 => {
                 *count -= 1;
@@ -339,6 +365,36 @@ mod tests {
         );
     }
 
+    /// Issue 15, item 5: a fault armed for `/api/v2/events/data` also hit the Data Export iterator, because
+    /// faults matched plain string prefixes.
+    #[test]
+    fn faults_match_whole_path_segments() {
+        let config = SimConfig {
+            faults: vec![Fault::fail(502, 10, Some("/api/v2/events/data"))],
+            ..SimConfig::default()
+        };
+        let shared = Shared::new(config).unwrap();
+        for path in [
+            "/api/v2/events/dataexport/alerts/malware",
+            "/api/v2/events/datasearch/alert",
+            "/api/v2/events",
+        ] {
+            let (_, action) = take_faults(&shared, path);
+            assert!(action.is_none(), "{path}");
+        }
+        for path in ["/api/v2/events/data", "/api/v2/events/data/audit"] {
+            let (_, action) = take_faults(&shared, path);
+            assert!(
+                matches!(action, Some(FaultAction::Fail { status: 502, .. })),
+                "{path}"
+            );
+        }
+        let trailing = Fault::fail(502, 1, Some("/api/v2/policy/urllist/"));
+        assert!(trailing.matches("/api/v2/policy/urllist"));
+        assert!(trailing.matches("/api/v2/policy/urllist/7/append"));
+        assert!(!trailing.matches("/api/v2/policy/urllistx"));
+    }
+
     #[test]
     fn faults_match_by_prefix_and_run_down() {
         let config = SimConfig {
@@ -355,7 +411,10 @@ mod tests {
         assert!(matches!(action, Some(FaultAction::Drop)));
         let (delay, action) = take_faults(&shared, "/api/v2/policy/urllist");
         assert_eq!(delay, Duration::ZERO);
-        assert!(matches!(action, Some(FaultAction::Fail(503))));
+        assert!(matches!(
+            action,
+            Some(FaultAction::Fail { status: 503, .. })
+        ));
         assert!(shared.lock().faults.is_empty());
     }
 }

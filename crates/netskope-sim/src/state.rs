@@ -97,7 +97,8 @@ pub struct RequestRecord {
     pub tls: bool,
 }
 
-/// Server-side cursor of one named Data Export iterator.
+/// Server-side cursor of one named Data Export iterator. A name has one only once `head`, `tail` or an epoch
+/// positioned it; until then `next` and `resend` answer empty pages.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IteratorState {
     /// Index of the next record to send.

@@ -87,9 +87,16 @@ async fn iterator_pages_through_head_next_resend() {
     assert!(alert.md5.is_some() || alert.local_md5.is_some());
     assert!(alert.timestamp.is_some());
 
-    // Iterators are independent by name.
+    // Iterators are independent by name, and one that was never positioned has nothing to send
+    // until it is: the client must position (head, tail or an epoch) before paging with next.
     let other = c
         .alerts_page(AlertType::Malware, "ce_other", IteratorOp::Next)
+        .await
+        .unwrap();
+    assert!(other.alerts.is_empty(), "{:?}", page_ids(&other));
+    assert_eq!(other.wait_time, Some(3));
+    let other = c
+        .alerts_page(AlertType::Malware, "ce_other", IteratorOp::Head)
         .await
         .unwrap();
     assert_eq!(page_ids(&other), ids(&malware[0..10]));
@@ -111,16 +118,18 @@ async fn epoch_and_tail_position_the_iterator() {
     let got: Vec<String> = page.alerts.iter().map(|a| a.id.clone().unwrap()).collect();
     assert_eq!(got, ids(&malware[from..(from + 10).min(malware.len())]));
 
+    // tail answers the newest page and leaves the iterator after it.
     let tail = c
-        .alerts_page(AlertType::Malsite, "ce_tail", IteratorOp::Tail)
+        .alerts_page(AlertType::Malware, "ce_tail", IteratorOp::Tail)
         .await
         .unwrap();
-    assert!(tail.alerts.is_empty());
+    let got: Vec<String> = tail.alerts.iter().map(|a| a.id.clone().unwrap()).collect();
+    assert_eq!(got, ids(&malware[15..25]));
     let after = c
-        .alerts_page(AlertType::Malsite, "ce_tail", IteratorOp::Next)
+        .alerts_page(AlertType::Malware, "ce_tail", IteratorOp::Next)
         .await
         .unwrap();
-    assert!(after.alerts.is_empty(), "tail skips existing data");
+    assert!(after.alerts.is_empty(), "nothing after the newest page");
 
     let sites = c
         .alerts_page(AlertType::Malsite, "ce_sites", IteratorOp::Head)

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use cte_core::tenant::{TenantClient, TenantError};
+use cte_core::tenant::{AlertType, IteratorOp, TenantClient, TenantError};
 use cte_netskope::RetryPolicy;
 use netskope_sim::{Fault, SimConfig};
 
@@ -115,6 +115,70 @@ async fn too_many_requests_gives_up_when_the_wait_exceeds_the_budget() {
         }
     );
     assert_eq!(statuses(&fx), vec![429]);
+}
+
+/// Issue 23, item 5: the tenant's 429 carries `Retry-After`, `ratelimit-remaining: 0` and
+/// `ratelimit-reset`; the simulator's injected 429s now do too, and the client waits what they
+/// say (once, not once per header) instead of its own 10 ms backoff.
+#[tokio::test]
+async fn injected_429_waits_retry_after_then_succeeds() {
+    let fx = start_default().await;
+    fx.sim.inject_fault(Fault::rate_limited(1, 2, Some(LISTS)));
+    let started = Instant::now();
+    fx.client.url_list_refs().await.unwrap();
+    let waited = started.elapsed();
+    assert_eq!(statuses(&fx), vec![429, 200]);
+    assert!(
+        (Duration::from_secs(2)..Duration::from_millis(3500)).contains(&waited),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn injected_429_on_the_iterator_is_waited_out() {
+    let fx = start_default().await;
+    fx.sim
+        .inject_fault(Fault::rate_limited(1, 1, Some("/api/v2/events/dataexport")));
+    let started = Instant::now();
+    let page = fx
+        .client
+        .alerts_page(AlertType::Malware, "ce_429", IteratorOp::Head)
+        .await
+        .unwrap();
+    assert!(!page.alerts.is_empty());
+    assert_eq!(statuses(&fx), vec![429, 200]);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// A 429 asking for longer than the retry budget fails at once with the tenant's wait, and its
+/// `ratelimit-remaining: 0` still holds the next request back (for at most the budget).
+#[tokio::test]
+async fn injected_429_over_the_budget_fails_at_once_and_holds_back_the_next_request() {
+    let fx = start_default().await;
+    let client = fx.client_with(|s| s.retry.max_elapsed = Duration::from_secs(1));
+    fx.sim.inject_fault(Fault::rate_limited(1, 30, Some(LISTS)));
+    let started = Instant::now();
+    let err = client.url_list_refs().await.unwrap_err();
+    assert_eq!(
+        err,
+        TenantError::RateLimited {
+            retry_after: Some(Duration::from_secs(30))
+        }
+    );
+    assert!(started.elapsed() < Duration::from_millis(900));
+    assert_eq!(statuses(&fx), vec![429]);
+    let started = Instant::now();
+    client.url_list_refs().await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(statuses(&fx), vec![429, 200]);
 }
 
 #[tokio::test]

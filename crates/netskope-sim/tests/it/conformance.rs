@@ -1,9 +1,11 @@
 //! Conformance: Netskope's own published Python clients, unmodified, against the simulator.
 //!
-//! Needs a virtualenv with `netskope==1.5.*` (the CLI) and `netskopesdk==0.0.41` (the Data Export iterator),
-//! made by `.ci/setup-python-clients.sh`, whose path is in `CTE_PY_VENV`. Without it the tests print a skip line.
+//! Needs a virtualenv with `netskope==1.5.*` (the CLI), `netskopesdk==0.0.41` (the Data Export iterator) and
+//! `netskope-py-sdk==1.0.3` (the REST SDK), made by `.ci/setup-python-clients.sh`, whose path is in `CTE_PY_VENV`.
+//! The tests are `#[ignore]`d so that a plain `cargo test` lists them as ignored instead of passing without
+//! running them; `.ci/run` runs them with `cargo test -p netskope-sim --test it -- --ignored conformance`, and
+//! there a missing virtualenv is a failure.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,15 +13,16 @@ use netskope_sim::{AlertSpec, Privilege, SimConfig, SimHandle, SimToken};
 
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(240);
 
-/// The venv's python, or `None` (after printing why) when `CTE_PY_VENV` is unset.
-fn venv_python(test: &str) -> Option<PathBuf> {
+/// Why the conformance tests are ignored by default; also the panic message when they are run without it.
+const NEEDS_VENV: &str = "needs CTE_PY_VENV (.ci/setup-python-clients.sh)";
+
+/// The venv's python. Panics when `CTE_PY_VENV` is unset: these tests only run when asked for with
+/// `--ignored`, and a run that asked for them must not pass without them.
+fn venv_python() -> PathBuf {
     let Some(venv) = std::env::var_os("CTE_PY_VENV").filter(|v| !v.is_empty()) else {
-        // Written to the real stderr, not through the test harness capture, so plain `cargo test` shows it.
-        let _ = writeln!(
-            std::io::stderr(),
-            "{test}: skipped: set CTE_PY_VENV to a virtualenv made by .ci/setup-python-clients.sh"
+        panic!(
+            "{NEEDS_VENV}: run .ci/setup-python-clients.sh and set CTE_PY_VENV to the virtualenv it made"
         );
-        return None;
     };
     let mut venv = PathBuf::from(venv);
     if venv.is_relative() {
@@ -34,7 +37,7 @@ fn venv_python(test: &str) -> Option<PathBuf> {
         "CTE_PY_VENV is set but {} does not exist",
         python.display()
     );
-    Some(python)
+    python
 }
 
 fn script(name: &str) -> PathBuf {
@@ -104,10 +107,9 @@ fn ca_file(sim: &SimHandle, dir: &Path) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs CTE_PY_VENV (.ci/setup-python-clients.sh)"]
 async fn official_cli_manages_url_lists_over_https() {
-    let Some(python) = venv_python("official_cli_manages_url_lists_over_https") else {
-        return;
-    };
+    let python = venv_python();
     let sim = netskope_sim::spawn(tls_config()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let env = [
@@ -131,12 +133,9 @@ async fn official_cli_manages_url_lists_over_https() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs CTE_PY_VENV (.ci/setup-python-clients.sh)"]
 async fn official_dataexport_iterator_pages_resends_and_honours_rate_limits() {
-    let Some(python) =
-        venv_python("official_dataexport_iterator_pages_resends_and_honours_rate_limits")
-    else {
-        return;
-    };
+    let python = venv_python();
     let config = tls_config();
     let sim = netskope_sim::spawn(config.clone()).await.unwrap();
     let limited = netskope_sim::spawn(SimConfig {
@@ -185,4 +184,40 @@ async fn official_dataexport_iterator_pages_resends_and_honours_rate_limits() {
         .is_some_and(|q| q.contains("operation=resend"))));
     sim.shutdown().await;
     limited.shutdown().await;
+}
+
+/// Issue 23: where the simulator disagreed with the real tenant as the official clients see it (modify_type after
+/// an edit, the 404 text, the SDK's flat body, unpositioned `next` and `tail`, injected 429 headers), one scenario
+/// per point in `tests/conformance/issue_23_tenant_behaviour.py`, so the simulator cannot drift back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs CTE_PY_VENV (.ci/setup-python-clients.sh)"]
+async fn issue_23_official_clients_see_the_tenant_behaviour() {
+    let python = venv_python();
+    let config = tls_config();
+    let sim = netskope_sim::spawn(config.clone()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let expected = dir.path().join("expected.json");
+    let (malware, _) = netskope_sim::generate_alerts(&config.alerts);
+    std::fs::write(&expected, serde_json::to_vec(&malware).unwrap()).unwrap();
+    let env = [
+        ("SIM_HTTP", sim.addr.to_string()),
+        ("SIM_HTTPS", sim.tls_addr.unwrap().to_string()),
+        ("SIM_CA", ca_file(&sim, dir.path())),
+        ("SIM_TOKEN", "conf-token".to_owned()),
+        ("SIM_WORK", dir.path().display().to_string()),
+        ("SIM_EXPECTED", expected.display().to_string()),
+        ("SIM_PAGE_SIZE", config.page_size.to_string()),
+        ("SIM_WAIT_TIME", config.wait_time.to_string()),
+    ];
+    run_python(&python, &script("issue_23_tenant_behaviour.py"), &env).await;
+    let lists = sim.state().url_lists();
+    assert_eq!(
+        lists
+            .iter()
+            .map(|l| (l.name.as_str(), l.modify_type.as_str(), l.pending))
+            .collect::<Vec<_>>(),
+        [("issue23_renamed", "Edited", false)]
+    );
+    assert!(sim.state().faults().is_empty(), "every fault was met");
+    sim.shutdown().await;
 }

@@ -41,13 +41,16 @@ fn ids(body: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn next_pages_through_everything_then_waits() {
+async fn head_then_next_pages_through_everything_then_waits() {
     let sim = start(config()).await;
     let (malware, _) = generate_alerts(&config().alerts);
     let mut seen = Vec::new();
     let mut pages = Vec::new();
+    // The iterator must be positioned before `next` returns anything; `head` does it with the first chunk.
+    let mut operation = "head";
     loop {
-        let body = op(&sim, "malware", "it1", "next").await;
+        let body = op(&sim, "malware", "it1", operation).await;
+        operation = "next";
         let n = body["result"].as_array().unwrap().len();
         pages.push((
             n,
@@ -97,26 +100,59 @@ async fn head_resend_tail_and_independent_iterators() {
     assert_eq!(ids(&third).len(), 5, "resend does not move the cursor");
     assert_ne!(ids(&first), ids(&second));
 
-    let other = op(&sim, "malware", "b", "next").await;
-    assert_eq!(
-        ids(&other),
-        ids(&first),
-        "a fresh iterator starts at the beginning"
+    let other = op(&sim, "malware", "b", "head").await;
+    assert_eq!(ids(&other), ids(&first), "another name has its own cursor");
+    assert!(
+        ids(&op(&sim, "malsite", "a", "next").await).is_empty(),
+        "iterators are per endpoint: malsite/a was never positioned"
     );
-    let malsite = op(&sim, "malsite", "a", "next").await;
-    assert_eq!(ids(&malsite).len(), 7, "iterators are per endpoint");
+    let malsite = op(&sim, "malsite", "a", "head").await;
+    assert_eq!(ids(&malsite).len(), 7);
     assert!(malsite["result"]
         .as_array()
         .unwrap()
         .iter()
         .all(|a| a["alert_type"] == "malsite"));
-
-    let tail = op(&sim, "malware", "c", "tail").await;
-    assert!(ids(&tail).is_empty());
-    assert!(ids(&op(&sim, "malware", "c", "next").await).is_empty());
-    assert!(ids(&op(&sim, "malware", "fresh", "resend").await).is_empty());
-    let head = op(&sim, "malware", "c", "head").await;
+    let head = op(&sim, "malware", "a", "head").await;
     assert_eq!(ids(&head), ids(&first), "head restarts");
+}
+
+/// Issue 23, item 4: `next` on an index that was never positioned returned records, and `tail` returned an empty
+/// page. The tenant answers an empty page to `next` (and `resend`) until `head`, `tail` or an epoch positions the
+/// index, and `tail` returns the newest page ("the most current page of data", Netskope's iterator docs).
+#[tokio::test]
+async fn next_is_empty_until_positioned_and_tail_returns_the_newest_page() {
+    let sim = start(config()).await;
+    let (malware, _) = generate_alerts(&config().alerts);
+    let all: Vec<String> = malware
+        .iter()
+        .map(|a| a["_id"].as_str().unwrap().to_owned())
+        .collect();
+    for operation in ["next", "next", "resend"] {
+        let body = op(&sim, "malware", "fresh", operation).await;
+        assert!(ids(&body).is_empty(), "{operation}: {body}");
+        assert_eq!(body["wait_time"], 3, "nothing to send: wait");
+    }
+    let head = op(&sim, "malware", "fresh", "head").await;
+    assert_eq!(ids(&head), all[..10]);
+    assert_eq!(
+        ids(&op(&sim, "malware", "fresh", "next").await),
+        all[10..20]
+    );
+
+    let tail = op(&sim, "malware", "t", "tail").await;
+    assert_eq!(ids(&tail), all[15..], "the newest page");
+    assert_eq!(tail["wait_time"], 3, "caught up after the newest page");
+    let now = chrono::Utc::now().timestamp();
+    assert!(tail["timestamp_hwm"].as_i64().unwrap() >= now - 5);
+    assert_eq!(ids(&op(&sim, "malware", "t", "resend").await), all[15..]);
+    assert!(ids(&op(&sim, "malware", "t", "next").await).is_empty());
+    let short = op(&sim, "malsite", "t", "tail").await;
+    assert_eq!(
+        ids(&short).len(),
+        7,
+        "fewer records than a page: all of them"
+    );
 }
 
 #[tokio::test]

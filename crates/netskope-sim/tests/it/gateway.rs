@@ -185,6 +185,76 @@ async fn fail_faults_hit_the_next_matching_requests_only() {
     assert!(sim.state().faults().is_empty());
 }
 
+/// Issue 15, item 5: faults matched plain string prefixes, so one armed for `/api/v2/events/data` (the audit
+/// probe's endpoint) also failed the Data Export iterator under `/api/v2/events/dataexport`.
+#[tokio::test]
+async fn fault_paths_match_whole_segments_not_string_prefixes() {
+    let sim = start_default().await;
+    sim.inject_fault(Fault::fail(502, 2, Some("/api/v2/events/data")));
+    let export = get(
+        &sim,
+        "/api/v2/events/dataexport/alerts/malware?index=i&operation=head",
+    )
+    .await;
+    assert_eq!(export.status, StatusCode::OK, "{}", export.body);
+    assert_eq!(
+        get(&sim, "/api/v2/events/data/audit").await.status,
+        StatusCode::BAD_GATEWAY
+    );
+    assert_eq!(sim.state().faults().len(), 1, "one use left");
+}
+
+/// Issue 23, item 5: injected 429s carried none of the headers the tenant sends with one, which the official SDK
+/// (`Retry-After`) and the iterator client (`ratelimit-remaining: 0`, `ratelimit-reset`) sleep on.
+#[tokio::test]
+async fn injected_429s_carry_retry_after_and_the_rate_limit_headers() {
+    let sim = start_default().await;
+    let lists = "/api/v2/policy/urllist";
+    let headers = |answer: &crate::support::Answer| {
+        ["retry-after", "ratelimit-remaining", "ratelimit-reset"]
+            .map(|h| answer.header(h).map(str::to_owned))
+    };
+    let some = |v: &str| Some(v.to_owned());
+
+    sim.inject_fault(Fault::fail(429, 1, Some(lists)));
+    let answer = get(&sim, lists).await;
+    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(headers(&answer), [some("1"), some("0"), some("1")]);
+    assert_eq!(answer.body["status"], "error");
+
+    sim.inject_fault(Fault::rate_limited(1, 7, Some(lists)));
+    assert_eq!(
+        headers(&get(&sim, lists).await),
+        [some("7"), some("0"), some("7")]
+    );
+
+    let http = reqwest::Client::new();
+    let armed = http
+        .post(format!("{}/__sim/faults", sim.base_url))
+        .json(&json!([
+            {"kind": "fail", "status": 429, "retry_after": 3},
+            {"kind": "fail", "status": 503, "retry_after": 2},
+            {"kind": "fail", "status": 503}
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(armed.status(), StatusCode::CREATED);
+    assert_eq!(
+        headers(&get(&sim, lists).await),
+        [some("3"), some("0"), some("3")]
+    );
+    let unavailable = get(&sim, lists).await;
+    assert_eq!(unavailable.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        headers(&unavailable),
+        [some("2"), None, None],
+        "a 503 may say when to come back; it is no rate limit"
+    );
+    assert_eq!(headers(&get(&sim, lists).await), [None, None, None]);
+    assert_eq!(get(&sim, lists).await.status, StatusCode::OK);
+}
+
 #[tokio::test]
 async fn drop_fault_closes_the_connection_without_an_answer() {
     let sim = start_default().await;

@@ -101,12 +101,20 @@ async fn create_and_put_validate_name_data_urls_and_type() {
             json!({"name": "", "data": {"urls": ["a.com"], "type": "exact"}}),
             "name required",
         ),
-        // The released SDK's flat body: rejected by the real tenant (reference §2.4).
+        // Issue 23, item 3: the released SDK's flat body is rejected by the real tenant (reference §2.4)
+        // with the message for a missing `data.urls` (§2.1), as is a null `data` (§12).
         (
             json!({"name": "x", "urls": ["a.com"], "type": "exact"}),
-            "data required",
+            "urls must be an array of URLs",
         ),
-        (json!({"name": "x", "data": null}), "data required"),
+        (
+            json!({"name": "x", "data": null}),
+            "urls must be an array of URLs",
+        ),
+        (
+            json!({"name": "x", "data": "a.com"}),
+            "urls must be an array of URLs",
+        ),
         (
             json!({"name": "x", "data": {"urls": "a.com", "type": "exact"}}),
             "urls must be an array of URLs",
@@ -161,7 +169,17 @@ async fn create_and_put_validate_name_data_urls_and_type() {
         Some(&json!({"name": "ok"})),
     )
     .await;
-    assert_eq!(put.body["message"], "data required");
+    assert_eq!(put.body["message"], "urls must be an array of URLs");
+    let flat_patch = send(
+        &sim,
+        Method::PATCH,
+        &format!("{BASE}/{id}/append"),
+        Some(TOKEN),
+        Some(&json!({"urls": ["b.com"], "type": "exact"})),
+    )
+    .await;
+    assert_eq!(flat_patch.status, StatusCode::BAD_REQUEST);
+    assert_eq!(flat_patch.body["message"], "urls must be an array of URLs");
     assert!(
         sim.state().url_lists().len() == 1,
         "nothing else was created"
@@ -273,6 +291,92 @@ async fn patch_append_replace_remove() {
     .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert_eq!(missing.body["statusCode"], 404);
+}
+
+/// Issue 23, item 1: an append to, or an update of, a list that was never deployed answered
+/// `modify_type: "Created"`; the tenant says `Edited` once a list has been modified, deployed or not, and a deploy
+/// keeps the last modification's type.
+#[tokio::test]
+async fn modify_type_is_edited_after_any_change_deployed_or_not() {
+    let sim = start_default().await;
+    let appended = create(&sim, "appended", &["a.com"]).await;
+    let renamed = create(&sim, "renamed", &["a.com"]).await;
+    let untouched = create(&sim, "untouched", &["a.com"]).await;
+    let answer = send(
+        &sim,
+        Method::PATCH,
+        &format!("{BASE}/{appended}/append"),
+        Some(TOKEN),
+        Some(&json!({"data": {"urls": ["b.com"], "type": "exact"}})),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(
+        (&answer.body["modify_type"], &answer.body["pending"]),
+        (&json!("Edited"), &json!(1))
+    );
+    let answer = send(
+        &sim,
+        Method::PUT,
+        &format!("{BASE}/{renamed}"),
+        Some(TOKEN),
+        Some(&exact("renamed_again", &["a.com"])),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body["modify_type"], "Edited", "update by name");
+
+    let deployed = post(&sim, &format!("{BASE}/deploy"), &json!({})).await;
+    let types: Vec<(u64, &str, u64)> = deployed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_u64().unwrap(),
+                r["modify_type"].as_str().unwrap(),
+                r["pending"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        types,
+        [
+            (appended, "Edited", 0),
+            (renamed, "Edited", 0),
+            (untouched, "Created", 0)
+        ]
+    );
+    assert_eq!(
+        get(&sim, &format!("{BASE}/{untouched}")).await.body["modify_type"],
+        "Created"
+    );
+}
+
+/// Issue 23, item 2: the tenant's 404 for an unknown URL-list id says `URL list with id N not found`, a text the
+/// official CLI and SDK show to users.
+#[tokio::test]
+async fn unknown_list_ids_answer_404_naming_the_id() {
+    let sim = start_default().await;
+    create(&sim, "ce", &["a.com"]).await;
+    let edit = json!({"data": {"urls": ["b.com"], "type": "exact"}});
+    let replace = exact("other", &["b.com"]);
+    let requests = [
+        (Method::GET, format!("{BASE}/999"), None),
+        (Method::PUT, format!("{BASE}/999"), Some(&replace)),
+        (Method::DELETE, format!("{BASE}/999"), None),
+        (Method::PATCH, format!("{BASE}/999/append"), Some(&edit)),
+    ];
+    for (method, path, body) in requests {
+        let answer = send(&sim, method.clone(), &path, Some(TOKEN), body).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{method} {path}");
+        assert_eq!(
+            answer.body,
+            json!({"statusCode": 404, "message": "URL list with id 999 not found", "error": "Not Found"}),
+            "{method} {path}"
+        );
+    }
 }
 
 #[tokio::test]
