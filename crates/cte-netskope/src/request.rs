@@ -229,28 +229,6 @@ mod tests {
     }
 
     #[test]
-    fn url_list_bodies_are_compact_and_ordered() {
-        let urls = strings(&["b.example.com", "a.example.com/\"q\""]);
-        assert_eq!(
-            String::from_utf8(url_list_body(&urls, UrlListType::Exact)).unwrap(),
-            r#"{"data":{"urls":["b.example.com","a.example.com/\"q\""],"type":"exact"}}"#
-        );
-        assert_eq!(
-            String::from_utf8(named_url_list_body(
-                "ce iocs",
-                &urls[..1],
-                UrlListType::Regex
-            ))
-            .unwrap(),
-            r#"{"name":"ce iocs","data":{"urls":["b.example.com"],"type":"regex"}}"#
-        );
-        assert_eq!(
-            String::from_utf8(url_list_body(&[], UrlListType::Exact)).unwrap(),
-            r#"{"data":{"urls":[],"type":"exact"}}"#
-        );
-    }
-
-    #[test]
     fn hash_list_body_joins_with_commas_and_preview_hides_the_token() {
         let hashes = strings(&["aa", "bb"]);
         let body = hash_list_body("ce-hashes", &hashes, &Secret::new("tok"));
