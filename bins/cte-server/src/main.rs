@@ -4,28 +4,77 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use std::process::ExitCode;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use cte_api::AppState;
 use cte_core::auth::Scope;
+use cte_process::config::{config_file, load};
+use cte_process::LogFormat;
 use cte_store_sqlite::SqliteStore;
+use serde::{Deserialize, Serialize};
 
 #[derive(Parser)]
-#[command(version, about = "Threat Exchange API server")]
+#[command(
+    version,
+    about = "Threat Exchange API server",
+    long_about = "Threat Exchange API server: serves CE's REST API over one SQLite file \
+        (the default subcommand), and manages API tokens.\n\n\
+        Settings come from, lowest first: defaults, a TOML file (--config or CTE_CONFIG), \
+        CTE_* environment variables (CTE_DB for `db`, ...), and the flags below. Every key \
+        and default: docs/OPERATIONS.md."
+)]
 struct Cli {
-    /// SQLite database file (created if missing).
-    #[arg(long, env = "CTE_DB", default_value = "cte.db", global = true)]
-    db: PathBuf,
-    /// Address to listen on (for `serve`).
-    #[arg(
-        long,
-        env = "CTE_LISTEN",
-        default_value = "127.0.0.1:8080",
-        global = true
-    )]
-    listen: SocketAddr,
+    /// TOML configuration file [env: CTE_CONFIG].
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    flags: ServerFlags,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+/// The settings flags; unset ones leave the key to the file, the environment or the default.
+#[derive(clap::Args, Serialize)]
+struct ServerFlags {
+    /// SQLite database file, created if missing [key: db; env: CTE_DB; default: cte.db].
+    #[arg(long, global = true, value_name = "PATH")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    db: Option<PathBuf>,
+    /// Address to listen on, for `serve` [key: listen; env: CTE_LISTEN; default: 127.0.0.1:8080].
+    #[arg(long, global = true, value_name = "ADDR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listen: Option<String>,
+    /// Log filter, e.g. `info` or `info,cte_api=debug` [key: log; env: CTE_LOG; default: info].
+    #[arg(long, global = true, value_name = "FILTER")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log: Option<String>,
+    /// Log line format [key: log_format; env: CTE_LOG_FORMAT; default: text].
+    #[arg(long, global = true, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_format: Option<LogFormat>,
+}
+
+/// Every setting of `cte-server`, after layering (see `docs/OPERATIONS.md`).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerConfig {
+    db: PathBuf,
+    listen: SocketAddr,
+    log: String,
+    log_format: LogFormat,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            db: "cte.db".into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            log: "info".into(),
+            log_format: LogFormat::Text,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -66,12 +115,29 @@ fn open(db: &PathBuf) -> anyhow::Result<SqliteStore> {
     SqliteStore::open(db).with_context(|| format!("cannot open database {}", db.display()))
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    cte_process::init_logging();
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(&cli.db, cli.listen),
-        Command::Token { action } => token(&cli.db, action),
+    let config: ServerConfig = match load(config_file(cli.config).as_deref(), &cli.flags) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cte-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = cte_process::init_logging(&config.log, config.log_format) {
+        eprintln!("cte-server: {e}");
+        return ExitCode::from(2);
+    }
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&config.db, config.listen),
+        Command::Token { action } => token(&config.db, action),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -18,24 +18,110 @@ use cte_engine::age::age_cycle;
 use cte_engine::pull::{pull_all, PullOptions};
 use cte_engine::share::{share_all, ShareError, ShareLease};
 use cte_netskope::NetskopeConnector;
+use cte_process::config::{config_file, ConfigError};
+use cte_process::LogFormat;
 use cte_store_sqlite::SqliteStore;
+use serde::{Deserialize, Serialize};
 
 #[derive(Parser)]
-#[command(version, about = "Threat Exchange worker: pull, share and age cycles")]
+#[command(
+    version,
+    about = "Threat Exchange worker: pull, share and age cycles",
+    long_about = "Threat Exchange worker: pulls IoCs from Netskope tenants, shares business \
+        rules' IoCs to their URL lists and file hash lists, and ages indicators; one cycle for \
+        cron (--once) or a loop until SIGINT/SIGTERM.\n\n\
+        Settings come from, lowest first: defaults, a TOML file (--config or CTE_CONFIG), \
+        CTE_* environment variables (CTE_DB for `db`, ...), and the flags below. Every key \
+        and default: docs/OPERATIONS.md.\n\n\
+        Exit codes: 0 every configuration succeeded, 1 some configuration failed, 2 a \
+        configuration or database error."
+)]
 struct Cli {
-    /// SQLite database file.
-    #[arg(long, env = "CTE_DB", default_value = "cte.db", global = true)]
-    db: PathBuf,
-    /// Longest wait honoured for a tenant's `wait_time` hint, in seconds.
-    #[arg(long, default_value_t = 30, global = true)]
-    max_wait: u64,
-    /// Seconds the share lease outlives its holder's last renewal (renewed every third of it while
-    /// sharing): a worker killed mid-share keeps others out for at most this long.
-    #[arg(long, env = "CTE_SHARE_LEASE_SECONDS", default_value_t = 60, global = true,
-          value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    share_lease_seconds: u64,
+    /// TOML configuration file [env: CTE_CONFIG].
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    flags: WorkerFlags,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The settings flags; unset ones leave the key to the file, the environment or the default.
+#[derive(clap::Args, Serialize, Default)]
+struct WorkerFlags {
+    /// SQLite database file [key: db; env: CTE_DB; default: cte.db].
+    #[arg(long, global = true, value_name = "PATH")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    db: Option<PathBuf>,
+    /// Longest wait honoured for a tenant's `wait_time` hint, in seconds [key: max_wait; env:
+    /// CTE_MAX_WAIT; default: 30].
+    #[arg(long, global = true, value_name = "SECONDS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_wait: Option<u64>,
+    /// Seconds the share lease outlives its holder's last renewal (renewed every third of it while
+    /// sharing): a worker killed mid-share keeps others out for at most this long, 1..86400 [key:
+    /// share_lease_seconds; env: CTE_SHARE_LEASE_SECONDS; default: 60].
+    #[arg(long, global = true, value_name = "SECONDS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    share_lease_seconds: Option<u64>,
+    /// Log filter, e.g. `info` or `info,cte_engine=debug` [key: log; env: CTE_LOG; default: info].
+    #[arg(long, global = true, value_name = "FILTER")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log: Option<String>,
+    /// Log line format [key: log_format; env: CTE_LOG_FORMAT; default: text].
+    #[arg(long, global = true, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_format: Option<LogFormat>,
+    /// For `run`: hours between age cycles, 1..8760 [key: age_every_hours; env:
+    /// CTE_AGE_EVERY_HOURS; default: 12].
+    #[arg(skip)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    age_every_hours: Option<u64>,
+}
+
+/// Every setting of `cte-worker`, after layering (see `docs/OPERATIONS.md`).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkerConfig {
+    db: PathBuf,
+    max_wait: u64,
+    share_lease_seconds: u64,
+    age_every_hours: u64,
+    log: String,
+    log_format: LogFormat,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            db: "cte.db".into(),
+            max_wait: 30,
+            share_lease_seconds: 60,
+            age_every_hours: 12,
+            log: "info".into(),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+impl WorkerConfig {
+    /// The layered configuration, with its ranges checked.
+    fn load(file: Option<&std::path::Path>, flags: &WorkerFlags) -> Result<Self, ConfigError> {
+        let config: WorkerConfig = cte_process::config::load(file, flags)?;
+        if !(1..=86_400).contains(&config.share_lease_seconds) {
+            return Err(ConfigError::invalid(
+                "share_lease_seconds",
+                format!("{} is not in 1..86400", config.share_lease_seconds),
+            ));
+        }
+        if !(1..=8_760).contains(&config.age_every_hours) {
+            return Err(ConfigError::invalid(
+                "age_every_hours",
+                format!("{} is not in 1..8760", config.age_every_hours),
+            ));
+        }
+        Ok(config)
+    }
 }
 
 #[derive(Subcommand)]
@@ -60,17 +146,32 @@ enum Command {
     },
     /// Run every cycle on each configuration's poll interval until SIGINT/SIGTERM.
     Run {
-        /// Run the age cycle (expire indicators, unmute rules) this often, and once at start.
-        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..))]
-        age_every_hours: u64,
+        /// Run the age cycle (expire indicators, unmute rules) every this many hours, and once at
+        /// start [key: age_every_hours; env: CTE_AGE_EVERY_HOURS; default: 12].
+        #[arg(long, value_name = "HOURS")]
+        age_every_hours: Option<u64>,
     },
     /// Run the age cycle once: deactivate expired indicators, unmute rules whose time has come.
     Age,
 }
 
 fn main() -> ExitCode {
-    cte_process::init_logging();
-    match run(Cli::parse()) {
+    let mut cli = Cli::parse();
+    if let Command::Run { age_every_hours } = &cli.command {
+        cli.flags.age_every_hours = *age_every_hours;
+    }
+    let config = match WorkerConfig::load(config_file(cli.config.take()).as_deref(), &cli.flags) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cte-worker: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = cte_process::init_logging(&config.log, config.log_format) {
+        eprintln!("cte-worker: {e}");
+        return ExitCode::from(2);
+    }
+    match run(cli.command, &config) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
@@ -81,9 +182,9 @@ fn main() -> ExitCode {
 }
 
 /// Ok(true) when every configuration succeeded.
-fn run(cli: Cli) -> anyhow::Result<bool> {
-    let store = SqliteStore::open(&cli.db)
-        .with_context(|| format!("cannot open database {}", cli.db.display()))?;
+fn run(command: Command, config: &WorkerConfig) -> anyhow::Result<bool> {
+    let store = SqliteStore::open(&config.db)
+        .with_context(|| format!("cannot open database {}", config.db.display()))?;
     let store: Arc<dyn Store> = Arc::new(store);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -92,17 +193,17 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
     let stop = Arc::new(AtomicBool::new(false));
     let lease = ShareLease {
         holder: lease_holder(),
-        lapse: Duration::from_secs(cli.share_lease_seconds),
+        lapse: Duration::from_secs(config.share_lease_seconds),
     };
     let options = PullOptions {
-        max_wait: Duration::from_secs(cli.max_wait),
+        max_wait: Duration::from_secs(config.max_wait),
         ..PullOptions::default()
     };
     runtime.block_on(async move {
         spawn_signal_watch(stop.clone());
         let connector = NetskopeConnector::default();
         let clock = chrono::Utc::now;
-        match cli.command {
+        match command {
             Command::Pull {
                 once,
                 configurations,
@@ -124,8 +225,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 let only = (!destinations.is_empty()).then_some(destinations.as_slice());
                 share_once(store.as_ref(), &connector, &lease, only).await
             }
-            Command::Run { age_every_hours } => {
-                let age_every = chrono::Duration::hours(age_every_hours as i64);
+            Command::Run { .. } => {
+                let age_every = chrono::Duration::hours(config.age_every_hours as i64);
                 run_loop(
                     store.as_ref(),
                     &connector,

@@ -1,25 +1,44 @@
-//! Process plumbing shared by the binaries (`cte-server`, `cte-worker`): how they log and when they
-//! stop. Kept out of the libraries, which leave both to whoever embeds them.
+//! Process plumbing shared by the binaries (`cte-server`, `cte-worker`): where their settings come
+//! from, how they log and when they stop. Kept out of the libraries, which leave all three to
+//! whoever embeds them.
 
 #![deny(missing_docs)]
+
+pub mod config;
 
 use std::future::Future;
 use std::io::IsTerminal;
 
-/// Logs to standard error at the level in `CTE_LOG` (`info` by default, any `tracing`
-/// env-filter), with colours only when standard error is a terminal, so a log written to a file
-/// or a pipe carries no escape codes. A log line that cannot be written (the reader of a pipe has
-/// gone) is dropped: reporting that failure on standard error would panic the logging thread.
-pub fn init_logging() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CTE_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_ansi(std::io::stderr().is_terminal())
+use serde::{Deserialize, Serialize};
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// For people: one line per event, colours only on a terminal.
+    #[default]
+    Text,
+    /// For log shippers: one JSON object per line (`timestamp`, `level`, `target`, `fields`).
+    Json,
+}
+
+/// Logs to standard error with the `tracing` env-filter `filter` (e.g. `info` or
+/// `info,cte_api=debug`; the configuration key `log`) in `format`. Text has colours
+/// only when standard error is a terminal, so a log written to a file or a pipe carries no escape
+/// codes. A log line that cannot be written (the reader of a pipe has gone) is dropped: reporting
+/// that failure on standard error would panic the logging thread.
+pub fn init_logging(filter: &str, format: LogFormat) -> Result<(), config::ConfigError> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .map_err(|e| config::ConfigError::invalid("log", format!("'{filter}': {e}")))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
         .log_internal_errors(false)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder.json().with_ansi(false).init(),
+    }
+    Ok(())
 }
 
 /// A future that completes at the first SIGINT (Ctrl-C) or, on Unix, SIGTERM. The handlers are
