@@ -1,7 +1,7 @@
 //! `cte-server`: serves the Threat Exchange API over the SQLite store, and admin subcommands.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use std::process::ExitCode;
@@ -86,6 +86,12 @@ enum Command {
         #[command(subcommand)]
         action: TokenCommand,
     },
+    /// Copy the database, while servers and workers keep using it, to the new file OUT (SQLite's
+    /// online backup, checked with PRAGMA integrity_check), and its tenant key file to OUT.key.
+    Backup {
+        /// The new file to write.
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -131,6 +137,7 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&config.db, config.listen),
         Command::Token { action } => token(&config.db, action),
+        Command::Backup { out } => backup(&config.db, &out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -139,6 +146,26 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn backup(db: &Path, out: &Path) -> anyhow::Result<()> {
+    let report = cte_store_sqlite::backup(db, out)
+        .with_context(|| format!("cannot back up {} to {}", db.display(), out.display()))?;
+    println!(
+        "backed up {} to {}: {} pages, {} bytes{}",
+        db.display(),
+        out.display(),
+        report.pages,
+        report.bytes,
+        match &report.key_file {
+            Some(key) => format!(
+                "; tenant key file {} (keep it with the copy)",
+                key.display()
+            ),
+            None => String::new(),
+        }
+    );
+    Ok(())
 }
 
 fn token(db: &PathBuf, action: TokenCommand) -> anyhow::Result<()> {

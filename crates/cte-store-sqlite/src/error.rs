@@ -22,6 +22,9 @@ pub enum SqliteError {
     /// A stored value could not be read back.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A backup could not be made.
+    #[error("backup: {0}")]
+    Backup(String),
 }
 
 impl From<SqliteError> for StoreError {

@@ -4,6 +4,7 @@
 //! `PRAGMA user_version`. Writes go through one connection behind a mutex (SQLite allows one writer
 //! at a time anyway); reads take a connection from a small pool so they run beside writes.
 
+mod backup;
 mod dashboard;
 mod error;
 mod filter_sql;
@@ -17,6 +18,7 @@ mod share;
 mod store;
 mod value_key;
 
+pub use backup::{backup, BackupReport};
 pub use error::SqliteError;
 pub use store::{configure, SqliteStore};
 pub use value_key::{merge_slice, value_key, SLICES};
