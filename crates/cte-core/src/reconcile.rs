@@ -148,20 +148,20 @@ pub fn merge(
         retracted: false,
     };
 
-    let mut ind = match existing {
-        Some(ind) => ind,
-        None => Indicator {
+    let Some(mut ind) = existing else {
+        let active = obs.active && !expired(expires_at, now);
+        return Indicator {
             value: obs.value.clone(),
             kind: obs.kind,
             test: obs.test,
             safe: obs.safe,
-            active: obs.active,
+            active,
             expires_at,
-            internal_hits: 0,
-            external_hits: 0,
+            internal_hits: internal_hit,
+            external_hits: external_hit,
             shared_with: Vec::new(),
-            sources: Vec::new(),
-        },
+            sources: vec![fresh_record()],
+        };
     };
 
     ind.internal_hits += internal_hit;
@@ -173,7 +173,7 @@ pub fn merge(
         ind.safe = obs.safe;
     }
 
-    if ind.expires_at.is_some_and(|e| e <= now) {
+    if expired(ind.expires_at, now) {
         ind.active = false;
     }
     match ind.sources.iter_mut().find(|s| s.source == obs.source) {
@@ -204,6 +204,11 @@ pub fn merge(
         }
     }
     ind
+}
+
+/// Whether an expiry has come by `now` (as the age cycle counts it: at the expiry itself).
+fn expired(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    expires_at.is_some_and(|e| e <= now)
 }
 
 /// `None` means "never expires", which is later than any date.
