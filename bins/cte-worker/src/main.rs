@@ -21,6 +21,8 @@ use cte_netskope::NetskopeConnector;
 use cte_process::config::{config_file, ConfigError};
 use cte_process::LogFormat;
 use cte_store_sqlite::SqliteStore;
+
+mod status;
 use serde::{Deserialize, Serialize};
 
 #[derive(Parser)]
@@ -153,6 +155,12 @@ enum Command {
     },
     /// Run the age cycle once: deactivate expired indicators, unmute rules whose time has come.
     Age,
+    /// Show every pull and share schedule: last run, its result and counts, next due time.
+    Status {
+        /// Print JSON (an array of schedules) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -236,6 +244,15 @@ fn run(command: Command, config: &WorkerConfig) -> anyhow::Result<bool> {
                     Some(age_every),
                 )
                 .await
+            }
+            Command::Status { json } => {
+                let rows = status::schedules(store.as_ref(), clock())?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&rows)?);
+                } else {
+                    print!("{}", status::table(&rows));
+                }
+                Ok(true)
             }
             Command::Age => {
                 let report = age_cycle(store.as_ref(), clock()).context("age cycle failed")?;

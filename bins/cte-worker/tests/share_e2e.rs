@@ -298,10 +298,16 @@ impl Env {
 
     /// `cte-worker age`: exit code and stdout.
     fn age(&mut self) -> (i32, String) {
+        self.stdout_of(&["age"])
+    }
+
+    /// `cte-worker ARGS` to completion: exit code and stdout.
+    fn stdout_of(&mut self, args: &[&str]) -> (i32, String) {
         self.runs += 1;
-        let out = self.dir.path().join(format!("age-{}.out", self.runs));
+        let out = self.dir.path().join(format!("run-{}.out", self.runs));
         let mut cmd = Command::new(WORKER);
-        cmd.args(["--db", self.db.to_str().unwrap(), "age"])
+        cmd.args(["--db", self.db.to_str().unwrap()])
+            .args(args)
             .stdout(std::fs::File::create(&out).unwrap());
         let mut proc = Proc::spawn(
             cmd,
@@ -309,7 +315,7 @@ impl Env {
         );
         let status = proc
             .wait_for(Duration::from_secs(60))
-            .unwrap_or_else(|| panic!("cte-worker age did not finish: {}", proc.log()));
+            .unwrap_or_else(|| panic!("cte-worker {args:?} did not finish: {}", proc.log()));
         (
             status.code().expect("exit code"),
             std::fs::read_to_string(out).unwrap(),
@@ -596,6 +602,31 @@ async fn the_seed_story_through_rest_and_the_worker() {
     }
     let (ok, message) = env.ns_share_run().await;
     assert_eq!(ok, true, "{message}");
+
+    // `status` shows the share schedule with the last run's result and counts.
+    let (code, out) = env.stdout_of(&["status", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    let share = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["configuration"] == "NS" && r["cycle"] == "share")
+        .unwrap_or_else(|| panic!("{rows}"));
+    assert_eq!(share["lastRunSuccess"], true, "{share}");
+    assert!(
+        share["lastRunMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("url:ce-iocs: 3 shared")),
+        "{share}"
+    );
+    assert!(share["nextDueAt"].is_string(), "{share}");
+    let (code, table) = env.stdout_of(&["status"]);
+    assert_eq!(code, 0, "{table}");
+    assert!(
+        table.contains("CONFIGURATION") && table.contains("NS") && table.contains("ok"),
+        "{table}"
+    );
     eprintln!("seed story: {:?}", started.elapsed());
 }
 
