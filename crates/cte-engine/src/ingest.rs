@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use cte_core::error::echo;
 use cte_core::indicator::{IndicatorKind, Severity, DEFAULT_REPUTATION};
 use cte_core::normalize::{normalize_value, validate_extended_information};
 use cte_core::reconcile::{Observation, ReportKind, SourcePolicy};
@@ -71,7 +72,7 @@ impl RawIndicator {
 pub struct Rejection {
     /// Position in the batch (0-based).
     pub index: usize,
-    /// The value as sent.
+    /// The value as sent, cut to [`cte_core::error::ECHO_LIMIT`] characters.
     pub value: String,
     /// What is wrong.
     pub reason: String,
@@ -122,7 +123,7 @@ pub fn prepare(store: &dyn Store, batch: Vec<RawIndicator>) -> Result<Prepared, 
         let mut reject = |reason: String| {
             rejected.push(Rejection {
                 index,
-                value: raw.value.clone(),
+                value: echo(&raw.value).into_owned(),
                 reason,
             })
         };
@@ -133,7 +134,7 @@ pub fn prepare(store: &dyn Store, batch: Vec<RawIndicator>) -> Result<Prepared, 
         if policies[&raw.source].is_none() {
             reject(format!(
                 "Configuration with name='{}' does not exist.",
-                raw.source
+                echo(&raw.source)
             ));
             continue;
         }
@@ -210,13 +211,13 @@ pub fn prepare(store: &dyn Store, batch: Vec<RawIndicator>) -> Result<Prepared, 
         }
         rejected.push(Rejection {
             index,
-            value: o.value.clone(),
+            value: echo(&o.value).into_owned(),
             reason: format!(
                 "unknown tag{} {}: create {} first with POST /api/cte/tags",
                 if unknown.len() > 1 { "s" } else { "" },
                 unknown
                     .iter()
-                    .map(|t| format!("'{t}'"))
+                    .map(|t| format!("'{}'", echo(t)))
                     .collect::<Vec<_>>()
                     .join(", "),
                 if unknown.len() > 1 { "them" } else { "it" }
