@@ -3,14 +3,15 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use cte_api::AppState;
+use cte_api::{AppState, ServeOptions};
 use cte_core::auth::Scope;
-use cte_process::config::{config_file, load};
+use cte_process::config::{config_file, ConfigError};
 use cte_process::LogFormat;
 use cte_store_sqlite::SqliteStore;
 use serde::{Deserialize, Serialize};
@@ -54,6 +55,17 @@ struct ServerFlags {
     #[arg(long, global = true, value_enum)]
     #[serde(skip_serializing_if = "Option::is_none")]
     log_format: Option<LogFormat>,
+    /// Seconds a client may take to send a request's headers; also closes connections idle that
+    /// long, 1..3600 [key: header_read_timeout_seconds; env: CTE_HEADER_READ_TIMEOUT_SECONDS;
+    /// default: 10].
+    #[arg(long, global = true, value_name = "SECONDS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    header_read_timeout_seconds: Option<u64>,
+    /// Seconds a shutdown waits for requests in flight, 0..3600 [key: shutdown_grace_seconds;
+    /// env: CTE_SHUTDOWN_GRACE_SECONDS; default: 30].
+    #[arg(long, global = true, value_name = "SECONDS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shutdown_grace_seconds: Option<u64>,
 }
 
 /// Every setting of `cte-server`, after layering (see `docs/OPERATIONS.md`).
@@ -64,6 +76,8 @@ struct ServerConfig {
     listen: SocketAddr,
     log: String,
     log_format: LogFormat,
+    header_read_timeout_seconds: u64,
+    shutdown_grace_seconds: u64,
 }
 
 impl Default for ServerConfig {
@@ -73,6 +87,42 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             log: "info".into(),
             log_format: LogFormat::Text,
+            header_read_timeout_seconds: 10,
+            shutdown_grace_seconds: 30,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The layered configuration, with its ranges checked.
+    fn load(file: Option<&Path>, flags: &ServerFlags) -> Result<Self, ConfigError> {
+        let config: ServerConfig = cte_process::config::load(file, flags)?;
+        for (key, value, range) in [
+            (
+                "header_read_timeout_seconds",
+                config.header_read_timeout_seconds,
+                1..=3600,
+            ),
+            (
+                "shutdown_grace_seconds",
+                config.shutdown_grace_seconds,
+                0..=3600,
+            ),
+        ] {
+            if !range.contains(&value) {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!("{value} is not in {}..{}", range.start(), range.end()),
+                ));
+            }
+        }
+        Ok(config)
+    }
+
+    fn serve_options(&self) -> ServeOptions {
+        ServeOptions {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_seconds),
         }
     }
 }
@@ -123,7 +173,7 @@ fn open(db: &PathBuf) -> anyhow::Result<SqliteStore> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config: ServerConfig = match load(config_file(cli.config).as_deref(), &cli.flags) {
+    let config = match ServerConfig::load(config_file(cli.config).as_deref(), &cli.flags) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("cte-server: {e}");
@@ -135,7 +185,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(&config.db, config.listen),
+        Command::Serve => serve(&config),
         Command::Token { action } => token(&config.db, action),
         Command::Backup { out } => backup(&config.db, &out),
     };
@@ -216,7 +266,8 @@ fn token(db: &PathBuf, action: TokenCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serve(db: &PathBuf, listen: SocketAddr) -> anyhow::Result<()> {
+fn serve(config: &ServerConfig) -> anyhow::Result<()> {
+    let (db, listen) = (&config.db, config.listen);
     let store = open(db)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -239,7 +290,9 @@ fn serve(db: &PathBuf, listen: SocketAddr) -> anyhow::Result<()> {
             }),
         };
         let state = AppState::new(Arc::new(store)).with_connector(Arc::new(connector));
-        cte_api::serve(listener, state, cte_process::shutdown_signal()).await?;
+        let options = config.serve_options();
+        let shutdown = cte_process::shutdown_signal();
+        cte_api::serve_router(listener, cte_api::router(state), options, shutdown).await?;
         tracing::info!("cte-server stopped");
         Ok(())
     })

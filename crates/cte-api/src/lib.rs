@@ -12,6 +12,7 @@ mod error;
 mod extract;
 mod indicators;
 mod openapi;
+mod serve;
 mod sharing;
 mod tags;
 mod tenants;
@@ -29,6 +30,7 @@ use cte_core::store::Store;
 use cte_core::tenant_config::TenantConnector;
 
 pub use error::ApiError;
+pub use serve::{serve_router, ServeOptions};
 
 /// Where handlers get the time from; tests pass a fixed clock.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -245,13 +247,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves the API on `listener` until `shutdown` completes.
+/// Serves the API on `listener` with the default [`ServeOptions`] until `shutdown` completes,
+/// then lets the requests in flight finish (see [`serve_router`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_router(listener, router(state), ServeOptions::default(), shutdown).await
 }
