@@ -127,7 +127,7 @@ fn sigterm_lets_the_request_in_flight_finish() {
         .unwrap();
     assert!(term.success());
     std::thread::sleep(Duration::from_millis(300));
-    s.write_all(body[10..].as_bytes()).unwrap();
+    s.write_all(&body.as_bytes()[10..]).unwrap();
     let mut answer = String::new();
     s.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
