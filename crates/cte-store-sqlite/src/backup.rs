@@ -92,3 +92,14 @@ fn copy_private(from: &Path, to: &Path) -> Result<(), SqliteError> {
         .and_then(|()| file.sync_all())
         .map_err(|e| SqliteError::Backup(format!("cannot write {}: {e}", to.display())))
 }
+
+/// `PRAGMA integrity_check` of the database file `db` on a connection of its own: `"ok"`, or
+/// SQLite's list of problems.
+pub fn integrity_check(db: &Path) -> Result<String, SqliteError> {
+    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+    let problems: Vec<String> = conn
+        .prepare("PRAGMA integrity_check")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(problems.join("\n"))
+}

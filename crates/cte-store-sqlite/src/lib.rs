@@ -18,7 +18,7 @@ mod share;
 mod store;
 mod value_key;
 
-pub use backup::{backup, BackupReport};
+pub use backup::{backup, integrity_check, BackupReport};
 pub use error::SqliteError;
 pub use store::{configure, SqliteStore};
 pub use value_key::{merge_slice, value_key, SLICES};
