@@ -14,13 +14,16 @@ use cte_core::reconcile::ReportKind;
 use cte_engine::ingest::{self, ingest};
 use cte_engine::{IngestError, Rejection};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
-use crate::wire::{value_of, IndicatorIn, IndicatorOut, IndicatorsOut};
+use crate::wire::{
+    value_of, CountOut, DeletedOut, IndicatorDocument, IndicatorDocuments, IndicatorIn,
+    IndicatorListOut, IndicatorOut, IndicatorPatchOut, UpdatedOut,
+};
 use crate::AppState;
 
 /// CE's `API_MAX_LIMIT`.
@@ -110,7 +113,7 @@ fn decode_cursor(c: &str) -> Result<Option<i64>, ApiError> {
 }
 
 fn page_response(page: Vec<Indicator>, next: Option<i64>) -> Response {
-    let body = IndicatorsOut(page);
+    let body = IndicatorDocuments(page);
     match next {
         Some(id) => ([(NEXT_CURSOR_HEADER, encode_cursor(id))], body).into_response(),
         None => body.into_response(),
@@ -127,12 +130,12 @@ fn page_response(page: Vec<Indicator>, next: Option<i64>) -> Response {
     params(ListParams),
     responses(
         (status = 200, description = "A page (or `{\"count\": n}` with `aggregate=true`)",
-         body = Vec<crate::openapi::IndicatorOut>,
+         body = IndicatorListOut,
          headers(("x-next-cursor" = String, description = "Cursor of the next page; absent on the last page"))),
-        (status = 400, description = "Limit too large, bad filter, bad cursor, or `sort`/`skip`/`aggregate` with `cursor`", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_read`", body = crate::openapi::ErrorBody),
-        (status = 422, description = "A parameter of the wrong type", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
+        (status = 403, description = "Missing scope `cte_read`", body = crate::error::ErrorBody),
+        (status = 400, description = "Limit too large, bad filter, bad cursor, or `sort`/`skip`/`aggregate` with `cursor`", body = crate::error::ErrorBody),
+        (status = 422, description = "A parameter of the wrong type", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["cte_read"]))
 )]
@@ -179,7 +182,7 @@ pub(crate) async fn list(
         let n = state
             .run(move |store| store.count_indicators(&filter))
             .await?;
-        return Ok(Json(json!({ "count": n })).into_response());
+        return Ok(Json(CountOut { count: n }).into_response());
     }
     let sort = p.sort.as_deref().and_then(SortKey::from_param);
     let skip = p.skip.unwrap_or(0);
@@ -210,10 +213,10 @@ pub(crate) async fn list(
     tag = "indicators",
     request_body = Vec<crate::wire::IndicatorIn>,
     responses(
-        (status = 201, description = "The stored indicators", body = Vec<crate::openapi::IndicatorOut>),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Not an array, or elements refused (each listed; nothing stored)", body = crate::openapi::RejectedBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
+        (status = 403, description = "Missing scope `cte_write`", body = crate::error::ErrorBody),
+        (status = 201, description = "The stored indicators", body = Vec<IndicatorOut>),
+        (status = 422, description = "Not an array, or elements refused (each listed in `errors`; nothing stored)", body = crate::error::RejectedBody),
     ),
     security(("bearer" = ["cte_write"]))
 )]
@@ -234,7 +237,7 @@ pub(crate) async fn upsert(
     let stored = state
         .run(move |store| ingest(store, raws, ReportKind::Api, now, true))
         .await?;
-    Ok((StatusCode::CREATED, IndicatorsOut(stored)).into_response())
+    Ok((StatusCode::CREATED, IndicatorDocuments(stored)).into_response())
 }
 
 /// The body of a POST, parsed straight into `IndicatorIn` when every element is well-formed, or
@@ -318,19 +321,32 @@ pub(crate) struct RetractionUpdate {
     retracted: bool,
 }
 
+/// The body of `PATCH /api/cte/indicators/`: an edit of one source's record, or a retraction
+/// update. The handler tells them apart itself (a body with `retracted` and no `type` is a
+/// retraction update), so this type only describes the body.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub(crate) enum IndicatorPatch {
+    /// Edit (as `IndicatorIn`).
+    Edit(IndicatorIn),
+    /// `{"value","source","retracted"}`.
+    Retraction(RetractionUpdate),
+}
+
 #[utoipa::path(
     patch,
     path = "/api/cte/indicators/",
     operation_id = "update_indicator",
     tag = "indicators",
-    request_body = crate::openapi::IndicatorPatch,
+    request_body = IndicatorPatch,
     responses(
-        (status = 201, description = "The edited indicator, or `true` for a retraction update", body = crate::openapi::IndicatorOut),
-        (status = 400, description = "The source configuration does not exist", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
-        (status = 404, description = "The indicator (or its record from that source) does not exist", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
+        (status = 403, description = "Missing scope `cte_write`", body = crate::error::ErrorBody),
+        (status = 201, description = "The edited indicator, or `true` for a retraction update", body = IndicatorPatchOut),
+        (status = 400, description = "The source configuration does not exist", body = crate::error::ErrorBody),
+        (status = 404, description = "The indicator (or its record from that source) does not exist", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["cte_write"]))
 )]
@@ -360,7 +376,7 @@ pub(crate) async fn update(
                 store.set_retracted(stored.as_ref().unwrap_or(&value), &r.source, r.retracted)
             })
             .await?;
-        return Ok((StatusCode::CREATED, Json(json!(true))).into_response());
+        return Ok((StatusCode::CREATED, Json(true)).into_response());
     }
     let raw = IndicatorIn::parse(body)
         .map_err(|reason| ApiError::Unprocessable(format!("Invalid indicator: {reason}")))?;
@@ -389,7 +405,7 @@ pub(crate) async fn update(
     let out = stored
         .into_iter()
         .next()
-        .map(IndicatorOut)
+        .map(IndicatorDocument)
         .ok_or_else(|| ApiError::Internal("edit returned no indicator".into()))?;
     Ok((StatusCode::CREATED, out).into_response())
 }
@@ -468,11 +484,11 @@ pub(crate) struct BulkEdit {
     tag = "indicators",
     request_body = BulkEdit,
     responses(
-        (status = 201, description = "How many indicators matched", body = crate::openapi::UpdatedOut),
-        (status = 400, description = "Invalid query locator", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Invalid body or unknown tags", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
+        (status = 403, description = "Missing scope `cte_write`", body = crate::error::ErrorBody),
+        (status = 201, description = "How many indicators matched", body = UpdatedOut),
+        (status = 400, description = "Invalid query locator", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid body or unknown tags", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["cte_write"]))
 )]
@@ -481,7 +497,7 @@ pub(crate) async fn bulk_edit(
     State(state): State<AppState>,
     caller: Caller,
     Json(body): Json<BulkEdit>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<UpdatedOut>), ApiError> {
     caller.require(Scope::CteWrite)?;
     let locator = match body.locator {
         Some(l) => l.into_locator()?,
@@ -512,7 +528,7 @@ pub(crate) async fn bulk_edit(
             Ok(store.edit_tags(&locator, &add, &remove)?)
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({ "updated": updated }))))
+    Ok((StatusCode::CREATED, Json(UpdatedOut { updated })))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -532,11 +548,11 @@ pub(crate) struct BulkDelete {
     tag = "indicators",
     request_body = BulkDelete,
     responses(
-        (status = 201, description = "How many indicators were deleted", body = crate::openapi::DeletedOut),
-        (status = 400, description = "Invalid query", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
+        (status = 403, description = "Missing scope `cte_write`", body = crate::error::ErrorBody),
+        (status = 201, description = "How many indicators were deleted", body = DeletedOut),
+        (status = 400, description = "Invalid query", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["cte_write"]))
 )]
@@ -545,7 +561,7 @@ pub(crate) async fn bulk_delete(
     State(state): State<AppState>,
     caller: Caller,
     Json(body): Json<BulkDelete>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<DeletedOut>), ApiError> {
     caller.require(Scope::CteWrite)?;
     let locator = LocatorIn {
         values: body.values,
@@ -556,5 +572,5 @@ pub(crate) async fn bulk_delete(
     let deleted = state
         .run(move |store| store.delete_indicators(&locator))
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({ "deleted": deleted }))))
+    Ok((StatusCode::CREATED, Json(DeletedOut { deleted })))
 }
