@@ -180,8 +180,6 @@ pub(crate) struct CreateTokenParams {
     tag = "tokens",
     params(CreateTokenParams),
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `admin`", body = crate::error::ErrorBody),
         (status = 201, description = "The token with its secret", body = ApiTokenOut),
         (status = 400, description = "Invalid scopes", body = crate::error::ErrorBody),
         (status = 422, description = "A parameter of the wrong type", body = crate::error::ErrorBody),
@@ -214,8 +212,6 @@ pub(crate) async fn create_token(
     operation_id = "list_tokens",
     tag = "tokens",
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `admin`", body = crate::error::ErrorBody),
         (status = 200, description = "Every token", body = Vec<ApiTokenOut>),
     ),
     security(("bearer" = ["admin"]))
@@ -245,8 +241,6 @@ pub(crate) struct DeleteToken {
     tag = "tokens",
     request_body = DeleteToken,
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `admin`", body = crate::error::ErrorBody),
         (status = 200, description = "Deleted", body = EmptyOut),
         (status = 404, description = "No such token", body = crate::error::ErrorBody),
         (status = 422, description = "Invalid body", body = crate::error::ErrorBody),

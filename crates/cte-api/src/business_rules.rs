@@ -198,8 +198,6 @@ impl RuleOut {
     operation_id = "list_business_rules",
     tag = "business_rules",
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `cte_read`", body = crate::error::ErrorBody),
         (status = 200, description = "Every rule, oldest first", body = Vec<RuleOut>),
     ),
     security(("bearer" = ["cte_read"]))
@@ -221,8 +219,6 @@ pub(crate) async fn list(
     tag = "business_rules",
     request_body = RuleIn,
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::error::ErrorBody),
         (status = 200, description = "The stored rule", body = RuleOut),
         (status = 400, description = "Filter does not parse", body = crate::error::ErrorBody),
         (status = 422, description = "Invalid rule or sharing configuration", body = crate::error::ErrorBody),
@@ -271,8 +267,6 @@ pub(crate) async fn create(
     tag = "business_rules",
     request_body = RuleIn,
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::error::ErrorBody),
         (status = 200, description = "The stored rule", body = RuleOut),
         (status = 400, description = "Filter does not parse", body = crate::error::ErrorBody),
         (status = 404, description = "No such rule", body = crate::error::ErrorBody),
@@ -406,8 +400,6 @@ pub(crate) struct DeleteBody {
     tag = "business_rules",
     request_body = DeleteBody,
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::error::ErrorBody),
         (status = 200, description = "Deleted", body = SuccessOut),
         (status = 404, description = "No such rule", body = crate::error::ErrorBody),
         (status = 422, description = "Invalid body", body = crate::error::ErrorBody),

@@ -34,8 +34,6 @@ pub(crate) struct ListParams {
     tag = "configurations",
     params(ListParams),
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `cte_read`", body = crate::error::ErrorBody),
         (status = 200, description = "Configurations by name (`parameters` only with `cte_write`)", body = Vec<ConfigurationOut>),
         (status = 422, description = "A parameter of the wrong type", body = crate::error::ErrorBody),
     ),
@@ -66,8 +64,6 @@ pub(crate) async fn list(
     params(("plugin_id" = String, Path, description = "`api_sources` or `netskope`")),
     request_body = crate::wire::ConfigurationIn,
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::error::ErrorBody),
         (status = 201, description = "Created", body = ConfigurationOut),
         (status = 400, description = "Unknown tenant, or the tenant refused", body = crate::error::ErrorBody),
         (status = 404, description = "Unknown plugin", body = crate::error::ErrorBody),
@@ -141,8 +137,6 @@ pub(crate) async fn create(
     tag = "configurations",
     request_body = crate::wire::ConfigurationIn,
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::error::ErrorBody),
         (status = 200, description = "Saved", body = ConfigurationOut),
         (status = 400, description = "Unknown tenant, or the tenant refused", body = crate::error::ErrorBody),
         (status = 404, description = "No such configuration", body = crate::error::ErrorBody),
@@ -234,8 +228,6 @@ fn yes() -> bool {
     tag = "configurations",
     request_body = DeleteBody,
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::error::ErrorBody),
         (status = 200, description = "Deleted", body = SuccessOut),
         (status = 404, description = "No such configuration", body = crate::error::ErrorBody),
         (status = 422, description = "Invalid body", body = crate::error::ErrorBody),

@@ -147,8 +147,6 @@ fn group_json(v: &GroupValue) -> Value {
     params(DashboardParams),
     responses(
         (status = 200, description = "Groups sorted by count (ties by their values)", body = Vec<DashboardGroup>),
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `cte_read`", body = crate::error::ErrorBody),
         (status = 400, description = "Bad `limit`, `group_by`, `count_by` or `filters`", body = crate::error::ErrorBody),
         (status = 422, description = "A parameter of the wrong type", body = crate::error::ErrorBody),
     ),
@@ -195,8 +193,6 @@ pub(crate) struct PullCountsOut {
     responses(
         (status = 200, description = "`{\"<type>\": {\"<source>\": counts}}`",
          body = BTreeMap<String, BTreeMap<String, PullCountsOut>>),
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `cte_read`", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["cte_read"]))
 )]

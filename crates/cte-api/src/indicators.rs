@@ -132,8 +132,6 @@ fn page_response(page: Vec<Indicator>, next: Option<i64>) -> Response {
         (status = 200, description = "A page (or `{\"count\": n}` with `aggregate=true`)",
          body = IndicatorListOut,
          headers(("x-next-cursor" = String, description = "Cursor of the next page; absent on the last page"))),
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `cte_read`", body = crate::error::ErrorBody),
         (status = 400, description = "Limit too large, bad filter, bad cursor, or `sort`/`skip`/`aggregate` with `cursor`", body = crate::error::ErrorBody),
         (status = 422, description = "A parameter of the wrong type", body = crate::error::ErrorBody),
     ),
@@ -213,8 +211,6 @@ pub(crate) async fn list(
     tag = "indicators",
     request_body = Vec<crate::wire::IndicatorIn>,
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::error::ErrorBody),
         (status = 201, description = "The stored indicators", body = Vec<IndicatorOut>),
         (status = 422, description = "Not an array, or elements refused (each listed in `errors`; nothing stored)", body = crate::error::RejectedBody),
     ),
@@ -341,8 +337,6 @@ pub(crate) enum IndicatorPatch {
     tag = "indicators",
     request_body = IndicatorPatch,
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::error::ErrorBody),
         (status = 201, description = "The edited indicator, or `true` for a retraction update", body = IndicatorPatchOut),
         (status = 400, description = "The source configuration does not exist", body = crate::error::ErrorBody),
         (status = 404, description = "The indicator (or its record from that source) does not exist", body = crate::error::ErrorBody),
@@ -484,8 +478,6 @@ pub(crate) struct BulkEdit {
     tag = "indicators",
     request_body = BulkEdit,
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::error::ErrorBody),
         (status = 201, description = "How many indicators matched", body = UpdatedOut),
         (status = 400, description = "Invalid query locator", body = crate::error::ErrorBody),
         (status = 422, description = "Invalid body or unknown tags", body = crate::error::ErrorBody),
@@ -548,8 +540,6 @@ pub(crate) struct BulkDelete {
     tag = "indicators",
     request_body = BulkDelete,
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::error::ErrorBody),
         (status = 201, description = "How many indicators were deleted", body = DeletedOut),
         (status = 400, description = "Invalid query", body = crate::error::ErrorBody),
         (status = 422, description = "Invalid body", body = crate::error::ErrorBody),

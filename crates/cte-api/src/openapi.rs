@@ -2,8 +2,10 @@
 //!
 //! Operations come from the `#[utoipa::path]` attribute on each handler, and schemas from the
 //! `ToSchema`/`IntoParams` derives on the wire types the handlers parse and answer (in `wire.rs`
-//! and beside each handler). The route table in `lib.rs` is the source of truth: a test checks
-//! that every route it registers is in this document.
+//! and beside each handler). The 401 and 403 answers of every operation with a bearer
+//! requirement are added here, once ([`AuthResponses`]). The route table in `lib.rs` is the
+//! source of truth: tests check that every route it registers is in this document and that real
+//! answers of every route match it (`tests/api/schema.rs`).
 //!
 //! The explorer is one HTML page compiled into the binary, with no external scripts, styles or
 //! fonts, so it works on a machine without internet access.
@@ -13,8 +15,10 @@ use std::sync::OnceLock;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::Value;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, ResponseBuilder};
+use utoipa::{Modify, OpenApi, PartialSchema};
 
 use crate::error::ErrorBody;
 use crate::{
@@ -37,6 +41,73 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Adds the 401 and 403 answers, with the [`ErrorBody`] schema, to every operation that has a
+/// bearer requirement; the 403 names the scopes of that requirement. Every such handler answers
+/// both the same way (the `Caller` extractor the 401, `Caller::require` the 403), so none lists
+/// them.
+struct AuthResponses;
+
+impl AuthResponses {
+    fn add(op: &mut Operation) {
+        let Some(requirements) = &op.security else {
+            return;
+        };
+        // `SecurityRequirement` keeps its map private; its JSON is `{"bearer": ["cte_read"]}`.
+        let scopes: Vec<String> = requirements
+            .iter()
+            .filter_map(|r| serde_json::to_value(r).ok())
+            .filter_map(|r| r.get("bearer").cloned())
+            .filter_map(|s| serde_json::from_value::<Vec<String>>(s).ok())
+            .flatten()
+            .collect();
+        if scopes.is_empty() {
+            return;
+        }
+        let error = |description: String| {
+            ResponseBuilder::new().description(description).content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+        };
+        let unauthorized = error("Missing or invalid bearer".into()).header(
+            "www-authenticate",
+            HeaderBuilder::new()
+                .schema(String::schema())
+                .description(Some("`Bearer`"))
+                .build(),
+        );
+        let names: Vec<String> = scopes.iter().map(|s| format!("`{s}`")).collect();
+        let forbidden = error(format!("Missing scope {}", names.join(", ")));
+        let responses = &mut op.responses.responses;
+        responses.insert("401".into(), unauthorized.build().into());
+        responses.insert("403".into(), forbidden.build().into());
+    }
+}
+
+impl Modify for AuthResponses {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for item in doc.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.options,
+                &mut item.head,
+                &mut item.patch,
+                &mut item.trace,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                AuthResponses::add(op);
+            }
+        }
     }
 }
 
@@ -80,7 +151,7 @@ impl Modify for BearerAuth {
         docs,
     ),
     components(schemas(ErrorBody)),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &AuthResponses)
 )]
 struct ApiDoc;
 

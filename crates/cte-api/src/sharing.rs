@@ -116,8 +116,6 @@ pub(crate) struct RuleTestOut {
     tag = "business_rules",
     params(SharingParams),
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `cte_read`", body = crate::error::ErrorBody),
         (status = 200, description = "CE's counts and real payload sizes", body = RuleTestOut),
         (status = 400, description = "Missing parameter", body = crate::error::ErrorBody),
         (status = 404, description = "No such rule or sharing configuration", body = crate::error::ErrorBody),
@@ -251,8 +249,6 @@ fn request_out(planned: &PlannedCall) -> Result<RequestOut, ApiError> {
     request_body = SharingParams,
     responses(
         (status = 200, description = "What the next push will do, with exact bodies", body = PreviewOut),
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `cte_read`", body = crate::error::ErrorBody),
         (status = 400, description = "Missing or bad parameter", body = crate::error::ErrorBody),
         (status = 404, description = "No such rule or sharing configuration", body = crate::error::ErrorBody),
         (status = 422, description = "Invalid body", body = crate::error::ErrorBody),
@@ -430,8 +426,6 @@ pub(crate) struct ExplainParams {
     tag = "indicators",
     params(ExplainParams),
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `cte_read`", body = crate::error::ErrorBody),
         (status = 200, description = "The lists the indicator is on or was cut from", body = ExplainOut),
         (status = 400, description = "Missing value", body = crate::error::ErrorBody),
         (status = 404, description = "No such indicator", body = crate::error::ErrorBody),

@@ -38,8 +38,6 @@ pub(crate) struct TagOut {
     tag = "tags",
     params(ListParams),
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `cte_read`", body = crate::error::ErrorBody),
         (status = 200, description = "Every tag", body = Vec<TagOut>),
         (status = 400, description = "Invalid filter", body = crate::error::ErrorBody),
     ),
@@ -85,8 +83,6 @@ pub(crate) struct TagIn {
     tag = "tags",
     request_body = TagIn,
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::error::ErrorBody),
         (status = 200, description = "Created", body = EmptyOut),
         (status = 422, description = "Invalid name or a duplicate", body = crate::error::ErrorBody),
     ),
@@ -120,8 +116,6 @@ pub(crate) struct TagDelete {
     tag = "tags",
     request_body = TagDelete,
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::error::ErrorBody),
         (status = 200, description = "Deleted", body = EmptyOut),
         (status = 400, description = "A business rule refers to the tag", body = crate::error::ErrorBody),
         (status = 404, description = "No such tag", body = crate::error::ErrorBody),

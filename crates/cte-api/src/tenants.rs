@@ -140,8 +140,6 @@ impl TenantIn {
     operation_id = "list_tenants",
     tag = "tenants",
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `cte_read`", body = crate::error::ErrorBody),
         (status = 200, description = "Every tenant, without tokens", body = Vec<TenantOut>),
     ),
     security(("bearer" = ["cte_read"]))
@@ -162,8 +160,6 @@ pub(crate) async fn list(
     tag = "tenants",
     request_body = TenantIn,
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `admin`", body = crate::error::ErrorBody),
         (status = 201, description = "Saved after checking the V2 token against the tenant", body = TenantOut),
         (status = 400, description = "The tenant refused the token or could not be reached", body = crate::error::ErrorBody),
         (status = 422, description = "Invalid body or a duplicate name", body = crate::error::ErrorBody),
@@ -219,8 +215,6 @@ pub(crate) async fn create(
     tag = "tenants",
     request_body = TenantIn,
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `admin`", body = crate::error::ErrorBody),
         (status = 200, description = "Saved", body = TenantOut),
         (status = 400, description = "The tenant refused the token or could not be reached", body = crate::error::ErrorBody),
         (status = 404, description = "No such tenant", body = crate::error::ErrorBody),
@@ -267,8 +261,6 @@ pub(crate) struct TenantDelete {
     tag = "tenants",
     request_body = TenantDelete,
     responses(
-        (status = 401, description = "Missing or invalid bearer", body = crate::error::ErrorBody),
-        (status = 403, description = "Missing scope `admin`", body = crate::error::ErrorBody),
         (status = 200, description = "Deleted", body = EmptyOut),
         (status = 400, description = "A configuration uses the tenant", body = crate::error::ErrorBody),
         (status = 404, description = "No such tenant", body = crate::error::ErrorBody),
