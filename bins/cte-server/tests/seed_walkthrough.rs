@@ -168,7 +168,7 @@ async fn seed_examples_over_http() {
     )
     .await
     .unwrap();
-    assert_eq!(r.status(), 201);
+    assert_eq!(r.status(), 200);
     let patched: Value = r.json().await.unwrap();
     assert_eq!(patched["sources"][0]["reputation"], 7);
     assert_eq!(

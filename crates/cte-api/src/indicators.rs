@@ -337,7 +337,7 @@ pub(crate) enum IndicatorPatch {
     tag = "indicators",
     request_body = IndicatorPatch,
     responses(
-        (status = 201, description = "The edited indicator, or `true` for a retraction update", body = IndicatorPatchOut),
+        (status = 200, description = "The edited indicator, or `true` for a retraction update", body = IndicatorPatchOut),
         (status = 400, description = "The source configuration does not exist", body = crate::error::ErrorBody),
         (status = 404, description = "The indicator (or its record from that source) does not exist", body = crate::error::ErrorBody),
         (status = 422, description = "Invalid body", body = crate::error::ErrorBody),
@@ -345,7 +345,8 @@ pub(crate) enum IndicatorPatch {
     security(("bearer" = ["cte_write"]))
 )]
 /// `PATCH /api/cte/indicators/`: one `IndicatorIn` (an explicit edit of that source's record), or
-/// `{"value","source","retracted"}`.
+/// `{"value","source","retracted"}`. Both answer 200, where CE answers 201: a PATCH changes an
+/// indicator that exists and creates nothing.
 pub(crate) async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -370,7 +371,7 @@ pub(crate) async fn update(
                 store.set_retracted(stored.as_ref().unwrap_or(&value), &r.source, r.retracted)
             })
             .await?;
-        return Ok((StatusCode::CREATED, Json(true)).into_response());
+        return Ok(Json(true).into_response());
     }
     let raw = IndicatorIn::parse(body)
         .map_err(|reason| ApiError::Unprocessable(format!("Invalid indicator: {reason}")))?;
@@ -401,7 +402,7 @@ pub(crate) async fn update(
         .next()
         .map(IndicatorDocument)
         .ok_or_else(|| ApiError::Internal("edit returned no indicator".into()))?;
-    Ok((StatusCode::CREATED, out).into_response())
+    Ok(out.into_response())
 }
 
 /// The stored spellings a value given without its type may have: as given, lower-cased, and its
