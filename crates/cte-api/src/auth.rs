@@ -1,5 +1,7 @@
 //! `POST /api/auth`, API-token management (`/api/users/tokens`) and the bearer-token extractor.
 
+use std::marker::PhantomData;
+
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -15,25 +17,50 @@ use crate::extract::{Form, Json, Query};
 use crate::wire::EmptyOut;
 use crate::AppState;
 
-/// The authenticated caller of a request.
-pub(crate) struct Caller(AccessGrant);
+/// A scope as a type, for [`Caller`].
+pub(crate) trait RequiredScope {
+    /// The scope the caller must hold.
+    const SCOPE: Scope;
+}
 
-impl Caller {
-    /// Fails with CE's 403 unless the caller has `scope`.
-    pub(crate) fn require(&self, scope: Scope) -> Result<(), ApiError> {
-        if self.0.scopes.contains(&scope) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden("Not enough permissions.".into()))
-        }
-    }
+/// `cte_read`: read IoCs, tags, configurations, rules.
+pub(crate) struct CteRead;
 
+/// `cte_write`: write them.
+pub(crate) struct CteWrite;
+
+/// `admin`: API tokens and tenants.
+pub(crate) struct Admin;
+
+impl RequiredScope for CteRead {
+    const SCOPE: Scope = Scope::CteRead;
+}
+
+impl RequiredScope for CteWrite {
+    const SCOPE: Scope = Scope::CteWrite;
+}
+
+impl RequiredScope for Admin {
+    const SCOPE: Scope = Scope::Admin;
+}
+
+/// The authenticated caller of a request, holding scope `S`: the extractor answers CE's 401
+/// without a valid bearer and 403 without `S`. It reads only the request's head, and axum runs
+/// such extractors before the one that reads the body (`Json`, `Form`, last in the argument
+/// list), so a refused request is refused before its body is read or parsed.
+pub(crate) struct Caller<S> {
+    grant: AccessGrant,
+    scope: PhantomData<fn() -> S>,
+}
+
+impl<S> Caller<S> {
+    /// Whether the caller also holds `scope` (answers that show more to some callers).
     pub(crate) fn has(&self, scope: Scope) -> bool {
-        self.0.scopes.contains(&scope)
+        self.grant.scopes.contains(&scope)
     }
 }
 
-impl FromRequestParts<AppState> for Caller {
+impl<S: RequiredScope> FromRequestParts<AppState> for Caller<S> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
@@ -52,7 +79,13 @@ impl FromRequestParts<AppState> for Caller {
         let grant = state
             .run(move |store| tokens::authorize(store, &token, now))
             .await?;
-        Ok(Caller(grant))
+        if !grant.scopes.contains(&S::SCOPE) {
+            return Err(ApiError::Forbidden("Not enough permissions.".into()));
+        }
+        Ok(Caller {
+            grant,
+            scope: PhantomData,
+        })
     }
 }
 
@@ -188,10 +221,9 @@ pub(crate) struct CreateTokenParams {
 )]
 pub(crate) async fn create_token(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<Admin>,
     Query(p): Query<CreateTokenParams>,
 ) -> Result<(StatusCode, Json<ApiTokenOut>), ApiError> {
-    caller.require(Scope::Admin)?;
     let scopes = Scope::parse_list(p.scopes.as_deref().unwrap_or("cte_read,cte_write"))
         .map_err(|e| ApiError::BadRequest(format!("Invalid scopes: {e}.")))?;
     let description = p.description.unwrap_or_default();
@@ -218,9 +250,8 @@ pub(crate) async fn create_token(
 )]
 pub(crate) async fn list_tokens(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<Admin>,
 ) -> Result<Json<Vec<ApiTokenOut>>, ApiError> {
-    caller.require(Scope::Admin)?;
     let list = state.run(|store| store.api_tokens()).await?;
     Ok(Json(
         list.iter().map(|t| ApiTokenOut::new(t, None)).collect(),
@@ -249,10 +280,9 @@ pub(crate) struct DeleteToken {
 )]
 pub(crate) async fn delete_token(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<Admin>,
     Json(body): Json<DeleteToken>,
 ) -> Result<Json<EmptyOut>, ApiError> {
-    caller.require(Scope::Admin)?;
     let id = body.client_id.clone();
     if !state.run(move |store| store.delete_api_token(&id)).await? {
         return Err(ApiError::NotFound(format!(

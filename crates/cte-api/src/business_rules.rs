@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use cte_core::auth::Scope;
 use cte_core::rule::{
     validate_rule, BusinessRule, RuleContext, RuleException, RuleFilters, RuleProblem, SharedWith,
 };
@@ -19,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
+use crate::auth::{Caller, CteRead, CteWrite};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::wire::SuccessOut;
@@ -204,9 +203,8 @@ impl RuleOut {
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteRead>,
 ) -> Result<Json<Vec<RuleOut>>, ApiError> {
-    caller.require(Scope::CteRead)?;
     let rules = state.run(|store| store.business_rules()).await?;
     Ok(Json(rules.iter().map(RuleOut::new).collect()))
 }
@@ -227,10 +225,9 @@ pub(crate) async fn list(
 )]
 pub(crate) async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     Json(body): Json<RuleIn>,
 ) -> Result<Json<RuleOut>, ApiError> {
-    caller.require(Scope::CteWrite)?;
     if body.muted == Some(true) {
         return Err(ApiError::Unprocessable(
             "A business rule cannot be created muted.".into(),
@@ -276,10 +273,9 @@ pub(crate) async fn create(
 )]
 pub(crate) async fn update(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     Json(body): Json<RuleIn>,
 ) -> Result<Json<RuleOut>, ApiError> {
-    caller.require(Scope::CteWrite)?;
     let now = state.now();
     let unmute_at = body
         .unmute_at
@@ -408,10 +404,9 @@ pub(crate) struct DeleteBody {
 )]
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     Json(body): Json<DeleteBody>,
 ) -> Result<Json<SuccessOut>, ApiError> {
-    caller.require(Scope::CteWrite)?;
     let name = body.name.trim().to_string();
     state
         .run(move |store| store.delete_business_rule(&name))

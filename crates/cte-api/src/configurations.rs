@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, CteRead, CteWrite};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::tenants::{connect, tenant_check_error};
@@ -41,10 +41,9 @@ pub(crate) struct ListParams {
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Caller<CteRead>,
     Query(p): Query<ListParams>,
 ) -> Result<Json<Vec<ConfigurationOut>>, ApiError> {
-    caller.require(Scope::CteRead)?;
     let with_params = caller.has(Scope::CteWrite);
     let all = state.run(|store| store.configurations()).await?;
     Ok(Json(
@@ -73,11 +72,10 @@ pub(crate) async fn list(
 )]
 pub(crate) async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     Path(plugin_id): Path<String>,
     Json(body): Json<ConfigurationIn>,
 ) -> Result<(StatusCode, Json<ConfigurationOut>), ApiError> {
-    caller.require(Scope::CteWrite)?;
     let plugin = match PluginKind::from_id(&plugin_id) {
         Some(p @ (PluginKind::ApiSources | PluginKind::Netskope)) => p,
         _ => {
@@ -147,10 +145,9 @@ pub(crate) async fn create(
 /// `PATCH /api/cte/plugins/configurations`: body carries `name` and the fields to change.
 pub(crate) async fn update(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     Json(body): Json<ConfigurationIn>,
 ) -> Result<Json<ConfigurationOut>, ApiError> {
-    caller.require(Scope::CteWrite)?;
     let name = body
         .name
         .clone()
@@ -237,10 +234,9 @@ fn yes() -> bool {
 /// `DELETE /api/cte/configuration` body `{"name", "keepData"}`.
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     Json(body): Json<DeleteBody>,
 ) -> Result<Json<SuccessOut>, ApiError> {
-    caller.require(Scope::CteWrite)?;
     state
         .run(move |store| store.delete_configuration(&body.name, body.keep_data))
         .await?;

@@ -4,14 +4,13 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
-use cte_core::auth::Scope;
 use cte_core::dashboard::{CountBy, DashboardQuery, GroupKey, GroupValue};
 use cte_core::time::format_datetime;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, CteRead};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::indicators::parse_filters;
@@ -154,10 +153,9 @@ fn group_json(v: &GroupValue) -> Value {
 )]
 pub(crate) async fn dashboards(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteRead>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Vec<DashboardGroup>>, ApiError> {
-    caller.require(Scope::CteRead)?;
     let query = DashboardParams::from_pairs(pairs)?.into_query()?;
     let keys = query.group_by.clone();
     let rows = state.run(move |store| store.dashboard(&query)).await?;
@@ -198,9 +196,8 @@ pub(crate) struct PullCountsOut {
 )]
 pub(crate) async fn pull(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteRead>,
 ) -> Result<Json<BTreeMap<String, BTreeMap<String, PullCountsOut>>>, ApiError> {
-    caller.require(Scope::CteRead)?;
     let counts = state.run(|store| store.pull_dashboard()).await?;
     let mut out: BTreeMap<String, BTreeMap<String, PullCountsOut>> = BTreeMap::new();
     for c in counts {

@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use cte_core::auth::Scope;
 use cte_core::filter::Filter;
 use cte_core::indicator::{Indicator, IndicatorKind};
 use cte_core::normalize::normalize_value;
@@ -17,7 +16,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, CteRead, CteWrite};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::wire::{
@@ -139,10 +138,9 @@ fn page_response(page: Vec<Indicator>, next: Option<i64>) -> Response {
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteRead>,
     Query(p): Query<ListParams>,
 ) -> Result<Response, ApiError> {
-    caller.require(Scope::CteRead)?;
     let limit = p.limit.unwrap_or(10);
     if let Some(cursor) = p.cursor.as_deref() {
         // A cursor is a position in storage order: another order or an offset would make it
@@ -220,11 +218,10 @@ pub(crate) async fn list(
 /// the stored documents.
 pub(crate) async fn upsert(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     let body = upsert_body(request).await?;
-    caller.require(Scope::CteWrite)?;
     let raws = match body {
         UpsertBody::Parsed(raws) => raws,
         UpsertBody::Value(body) => parse_elements(&state, body).await?,
@@ -349,10 +346,9 @@ pub(crate) enum IndicatorPatch {
 /// indicator that exists and creates nothing.
 pub(crate) async fn update(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     Json(body): Json<Value>,
 ) -> Result<Response, ApiError> {
-    caller.require(Scope::CteWrite)?;
     let is_retraction = body.get("retracted").is_some() && body.get("type").is_none();
     if is_retraction {
         let r: RetractionUpdate = serde_json::from_value(body)
@@ -488,10 +484,9 @@ pub(crate) struct BulkEdit {
 /// `PATCH /api/cte/indicators/bulk`: tag edits → `{"updated": n}`.
 pub(crate) async fn bulk_edit(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     Json(body): Json<BulkEdit>,
 ) -> Result<(StatusCode, Json<UpdatedOut>), ApiError> {
-    caller.require(Scope::CteWrite)?;
     let locator = match body.locator {
         Some(l) => l.into_locator()?,
         None => Locator::Query(Filter::all()),
@@ -550,10 +545,9 @@ pub(crate) struct BulkDelete {
 /// `DELETE /api/cte/indicators/bulk` `{"values": [...]}` or `{"query": "..."}` → `{"deleted": n}`.
 pub(crate) async fn bulk_delete(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     Json(body): Json<BulkDelete>,
 ) -> Result<(StatusCode, Json<DeletedOut>), ApiError> {
-    caller.require(Scope::CteWrite)?;
     let locator = LocatorIn {
         values: body.values,
         source: None,

@@ -45,9 +45,8 @@ impl Modify for BearerAuth {
 }
 
 /// Adds the 401 and 403 answers, with the [`ErrorBody`] schema, to every operation that has a
-/// bearer requirement; the 403 names the scopes of that requirement. Every such handler answers
-/// both the same way (the `Caller` extractor the 401, `Caller::require` the 403), so none lists
-/// them.
+/// bearer requirement; the 403 names the scopes of that requirement. The `Caller<S>` extractor
+/// answers both, the same way for every such handler, so none lists them.
 struct AuthResponses;
 
 impl AuthResponses {

@@ -15,7 +15,6 @@
 //! writes with their condition (`when`) and `{id}` in the patch path.
 
 use axum::extract::State;
-use cte_core::auth::Scope;
 use cte_core::config::Configuration;
 use cte_core::push::{RenderedRequest, REDACTED_TOKEN};
 use cte_core::rule::{Action, BusinessRule, ShareTarget};
@@ -29,7 +28,7 @@ use sha2::{Digest, Sha256};
 
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, CteRead};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::AppState;
@@ -124,10 +123,9 @@ pub(crate) struct RuleTestOut {
 )]
 pub(crate) async fn test_rule(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteRead>,
     Query(p): Query<SharingParams>,
 ) -> Result<Json<RuleTestOut>, ApiError> {
-    caller.require(Scope::CteRead)?;
     let rule = required(p.rule, "rule")?;
     let source = required(p.source_configuration, "sourceConfiguration")?;
     let dest = required(p.destination_configuration, "destinationConfiguration")?;
@@ -257,10 +255,9 @@ fn request_out(planned: &PlannedCall) -> Result<RequestOut, ApiError> {
 )]
 pub(crate) async fn preview(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteRead>,
     Json(p): Json<SharingParams>,
 ) -> Result<Json<PreviewOut>, ApiError> {
-    caller.require(Scope::CteRead)?;
     let rule = required(p.rule, "rule")?;
     let source = required(p.source_configuration, "sourceConfiguration")?;
     let dest = required(p.destination_configuration, "destinationConfiguration")?;
@@ -434,10 +431,9 @@ pub(crate) struct ExplainParams {
 )]
 pub(crate) async fn explain(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteRead>,
     Query(p): Query<ExplainParams>,
 ) -> Result<Json<ExplainOut>, ApiError> {
-    caller.require(Scope::CteRead)?;
     let value = required(p.value, "value")?;
     let out = state
         .run(move |store| -> Result<ExplainOut, ApiError> {

@@ -1,12 +1,11 @@
 //! Tags: `GET/POST/DELETE /api/cte/tags`.
 
 use axum::extract::State;
-use cte_core::auth::Scope;
 use cte_core::tag::{normalize_tag_name, AppliedOn, Tag};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, CteRead, CteWrite};
 use crate::business_rules::rule_using_tag;
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
@@ -47,10 +46,9 @@ pub(crate) struct TagOut {
 /// indicators the filter selects.
 pub(crate) async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteRead>,
     Query(p): Query<ListParams>,
 ) -> Result<Json<Vec<TagOut>>, ApiError> {
-    caller.require(Scope::CteRead)?;
     let filter = parse_filters(p.filters.as_deref())?;
     let (tags, usage) = state
         .run(move |store| Ok::<_, cte_core::StoreError>((store.tags()?, store.tag_usage(&filter)?)))
@@ -91,10 +89,9 @@ pub(crate) struct TagIn {
 /// `POST /api/cte/tags` `{"name","color"}` → `{}`; 422 on a duplicate.
 pub(crate) async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     Json(body): Json<TagIn>,
 ) -> Result<Json<EmptyOut>, ApiError> {
-    caller.require(Scope::CteWrite)?;
     let name = normalize_tag_name(&body.name).map_err(ApiError::Unprocessable)?;
     let tag = Tag {
         name,
@@ -127,10 +124,9 @@ pub(crate) struct TagDelete {
 /// rule refers to (filters or exceptions) is refused with CE's 400.
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     Json(body): Json<TagDelete>,
 ) -> Result<Json<EmptyOut>, ApiError> {
-    caller.require(Scope::CteWrite)?;
     let name = body.name.trim().to_string();
     state
         .run(move |store| -> Result<(), ApiError> {

@@ -5,14 +5,13 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use cte_core::auth::Scope;
 use cte_core::tenant::{AccessProbe, TenantClient, TenantError};
 use cte_core::tenant_config::{NetskopeTenant, Token};
 use cte_core::time::format_datetime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
+use crate::auth::{Admin, Caller, CteRead};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::wire::EmptyOut;
@@ -146,9 +145,8 @@ impl TenantIn {
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteRead>,
 ) -> Result<Json<Vec<TenantOut>>, ApiError> {
-    caller.require(Scope::CteRead)?;
     let all = state.run(|store| store.tenants()).await?;
     Ok(Json(all.iter().map(TenantOut::new).collect()))
 }
@@ -169,10 +167,9 @@ pub(crate) async fn list(
 /// `POST /api/settings/tenants` (admin): checks the V2 token against the tenant, then saves.
 pub(crate) async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<Admin>,
     Json(body): Json<TenantIn>,
 ) -> Result<(StatusCode, Json<TenantOut>), ApiError> {
-    caller.require(Scope::Admin)?;
     let name = body.name.clone().unwrap_or_default().trim().to_string();
     cte_core::config::validate_configuration_name(&name).map_err(ApiError::Unprocessable)?;
     if body.tenant_name.is_none() {
@@ -226,10 +223,9 @@ pub(crate) async fn create(
 /// given are kept. The tenant is checked again when its address or V2 token changes.
 pub(crate) async fn update(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<Admin>,
     Json(body): Json<TenantIn>,
 ) -> Result<Json<TenantOut>, ApiError> {
-    caller.require(Scope::Admin)?;
     let name = body
         .name
         .clone()
@@ -271,10 +267,9 @@ pub(crate) struct TenantDelete {
 /// `DELETE /api/settings/tenants` `{"name"}` (admin); refused while a configuration uses it.
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<Admin>,
     Json(body): Json<TenantDelete>,
 ) -> Result<Json<EmptyOut>, ApiError> {
-    caller.require(Scope::Admin)?;
     state
         .run(move |store| store.delete_tenant(&body.name))
         .await
