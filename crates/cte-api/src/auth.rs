@@ -1,38 +1,66 @@
 //! `POST /api/auth`, API-token management (`/api/users/tokens`) and the bearer-token extractor.
 
+use std::marker::PhantomData;
+
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use cte_core::auth::{AccessGrant, Scope};
 use cte_core::time::format_datetime;
 use cte_engine::tokens;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
 use crate::extract::{Form, Json, Query};
+use crate::wire::EmptyOut;
 use crate::AppState;
 
-/// The authenticated caller of a request.
-pub(crate) struct Caller(AccessGrant);
+/// A scope as a type, for [`Caller`].
+pub(crate) trait RequiredScope {
+    /// The scope the caller must hold.
+    const SCOPE: Scope;
+}
 
-impl Caller {
-    /// Fails with CE's 403 unless the caller has `scope`.
-    pub(crate) fn require(&self, scope: Scope) -> Result<(), ApiError> {
-        if self.0.scopes.contains(&scope) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden("Not enough permissions.".into()))
-        }
-    }
+/// `cte_read`: read IoCs, tags, configurations, rules.
+pub(crate) struct CteRead;
 
+/// `cte_write`: write them.
+pub(crate) struct CteWrite;
+
+/// `admin`: API tokens and tenants.
+pub(crate) struct Admin;
+
+impl RequiredScope for CteRead {
+    const SCOPE: Scope = Scope::CteRead;
+}
+
+impl RequiredScope for CteWrite {
+    const SCOPE: Scope = Scope::CteWrite;
+}
+
+impl RequiredScope for Admin {
+    const SCOPE: Scope = Scope::Admin;
+}
+
+/// The authenticated caller of a request, holding scope `S`: the extractor answers CE's 401
+/// without a valid bearer and 403 without `S`. It reads only the request's head, and axum runs
+/// such extractors before the one that reads the body (`Json`, `Form`, last in the argument
+/// list), so a refused request is refused before its body is read or parsed.
+pub(crate) struct Caller<S> {
+    grant: AccessGrant,
+    scope: PhantomData<fn() -> S>,
+}
+
+impl<S> Caller<S> {
+    /// Whether the caller also holds `scope` (answers that show more to some callers).
     pub(crate) fn has(&self, scope: Scope) -> bool {
-        self.0.scopes.contains(&scope)
+        self.grant.scopes.contains(&scope)
     }
 }
 
-impl FromRequestParts<AppState> for Caller {
+impl<S: RequiredScope> FromRequestParts<AppState> for Caller<S> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
@@ -51,7 +79,13 @@ impl FromRequestParts<AppState> for Caller {
         let grant = state
             .run(move |store| tokens::authorize(store, &token, now))
             .await?;
-        Ok(Caller(grant))
+        if !grant.scopes.contains(&S::SCOPE) {
+            return Err(ApiError::Forbidden("Not enough permissions.".into()));
+        }
+        Ok(Caller {
+            grant,
+            scope: PhantomData,
+        })
     }
 }
 
@@ -63,6 +97,52 @@ pub(crate) struct TokenForm {
     scope: Option<String>,
 }
 
+/// `POST /api/auth` answer.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TokenOut {
+    #[serde(rename = "access_token")]
+    access_token: String,
+    /// `bearer`.
+    #[serde(rename = "token_type")]
+    token_type: &'static str,
+    scopes: Vec<&'static str>,
+    expires_at: String,
+    first_login: bool,
+    password_policy_violation: bool,
+    /// Always `null`: there are no user accounts.
+    #[schema(value_type = Option<Object>)]
+    password_policy: Option<Value>,
+}
+
+/// An API token as listed; `client_secret` only in the answer that created it.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ApiTokenOut {
+    client_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    client_secret: Option<String>,
+    description: String,
+    scopes: Vec<&'static str>,
+    #[serde(rename = "createdAt")]
+    created_at: String,
+    #[serde(rename = "expiresAt")]
+    expires_at: Option<String>,
+}
+
+impl ApiTokenOut {
+    fn new(t: &cte_core::auth::ApiToken, client_secret: Option<String>) -> ApiTokenOut {
+        ApiTokenOut {
+            client_id: t.client_id.clone(),
+            client_secret,
+            description: t.description.clone(),
+            scopes: t.scopes.iter().map(|s| s.as_str()).collect(),
+            created_at: format_datetime(t.created_at),
+            expires_at: t.expires_at.map(format_datetime),
+        }
+    }
+}
+
 /// `POST /api/auth` (form-encoded), CE's OAuth2 token endpoint.
 /// Exchanges API-token client credentials for a bearer (form-encoded, CE's `POST /api/auth`).
 #[utoipa::path(
@@ -72,16 +152,16 @@ pub(crate) struct TokenForm {
     tag = "auth",
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "A bearer token", body = crate::openapi::TokenOut),
-        (status = 401, description = "Invalid client_id/client_secret, or locked", body = crate::openapi::ErrorBody),
-        (status = 403, description = "A requested scope is not granted", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Unsupported grant_type or invalid form", body = crate::openapi::ErrorBody),
+        (status = 200, description = "A bearer token", body = TokenOut),
+        (status = 401, description = "Invalid client_id/client_secret, or locked", body = crate::error::ErrorBody),
+        (status = 403, description = "A requested scope is not granted", body = crate::error::ErrorBody),
+        (status = 422, description = "Unsupported grant_type or invalid form", body = crate::error::ErrorBody),
     ),
 )]
 pub(crate) async fn token(
     State(state): State<AppState>,
     Form(form): Form<TokenForm>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TokenOut>, ApiError> {
     match form.grant_type.as_deref().unwrap_or("password") {
         "client_credentials" => {}
         "password" => {
@@ -103,15 +183,15 @@ pub(crate) async fn token(
     let issued = state
         .run(move |store| tokens::login(store, &id, &secret, &requested, now))
         .await?;
-    Ok(Json(json!({
-        "access_token": issued.access_token,
-        "token_type": "bearer",
-        "scopes": issued.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        "expiresAt": format_datetime(issued.expires_at),
-        "firstLogin": false,
-        "passwordPolicyViolation": false,
-        "passwordPolicy": null,
-    })))
+    Ok(Json(TokenOut {
+        access_token: issued.access_token,
+        token_type: "bearer",
+        scopes: issued.scopes.iter().map(|s| s.as_str()).collect(),
+        expires_at: format_datetime(issued.expires_at),
+        first_login: false,
+        password_policy_violation: false,
+        password_policy: None,
+    }))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -133,20 +213,17 @@ pub(crate) struct CreateTokenParams {
     tag = "tokens",
     params(CreateTokenParams),
     responses(
-        (status = 201, description = "The token with its secret", body = crate::openapi::ApiTokenOut),
-        (status = 400, description = "Invalid scopes", body = crate::openapi::ErrorBody),
-        (status = 422, description = "A parameter of the wrong type", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `admin`", body = crate::openapi::ErrorBody),
+        (status = 201, description = "The token with its secret", body = ApiTokenOut),
+        (status = 400, description = "Invalid scopes", body = crate::error::ErrorBody),
+        (status = 422, description = "A parameter of the wrong type", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["admin"]))
 )]
 pub(crate) async fn create_token(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<Admin>,
     Query(p): Query<CreateTokenParams>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller.require(Scope::Admin)?;
+) -> Result<(StatusCode, Json<ApiTokenOut>), ApiError> {
     let scopes = Scope::parse_list(p.scopes.as_deref().unwrap_or("cte_read,cte_write"))
         .map_err(|e| ApiError::BadRequest(format!("Invalid scopes: {e}.")))?;
     let description = p.description.unwrap_or_default();
@@ -155,19 +232,8 @@ pub(crate) async fn create_token(
     let new = state
         .run(move |store| tokens::create_token(store, &description, scopes, Some(expire), now))
         .await?;
-    let mut body = token_json(&new.token);
-    body["client_secret"] = json!(new.client_secret);
+    let body = ApiTokenOut::new(&new.token, Some(new.client_secret));
     Ok((StatusCode::CREATED, Json(body)))
-}
-
-fn token_json(t: &cte_core::auth::ApiToken) -> Value {
-    json!({
-        "client_id": t.client_id,
-        "description": t.description,
-        "scopes": t.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        "createdAt": format_datetime(t.created_at),
-        "expiresAt": t.expires_at.map(format_datetime),
-    })
 }
 
 /// `GET /api/users/tokens` (admin): tokens without secrets.
@@ -178,19 +244,18 @@ fn token_json(t: &cte_core::auth::ApiToken) -> Value {
     operation_id = "list_tokens",
     tag = "tokens",
     responses(
-        (status = 200, description = "Every token", body = Vec<crate::openapi::ApiTokenOut>),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `admin`", body = crate::openapi::ErrorBody),
+        (status = 200, description = "Every token", body = Vec<ApiTokenOut>),
     ),
     security(("bearer" = ["admin"]))
 )]
 pub(crate) async fn list_tokens(
     State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Scope::Admin)?;
+    _: Caller<Admin>,
+) -> Result<Json<Vec<ApiTokenOut>>, ApiError> {
     let list = state.run(|store| store.api_tokens()).await?;
-    Ok(Json(Value::Array(list.iter().map(token_json).collect())))
+    Ok(Json(
+        list.iter().map(|t| ApiTokenOut::new(t, None)).collect(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -207,20 +272,17 @@ pub(crate) struct DeleteToken {
     tag = "tokens",
     request_body = DeleteToken,
     responses(
-        (status = 200, description = "Deleted", body = crate::openapi::EmptyOut),
-        (status = 404, description = "No such token", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `admin`", body = crate::openapi::ErrorBody),
+        (status = 200, description = "Deleted", body = EmptyOut),
+        (status = 404, description = "No such token", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["admin"]))
 )]
 pub(crate) async fn delete_token(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<Admin>,
     Json(body): Json<DeleteToken>,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Scope::Admin)?;
+) -> Result<Json<EmptyOut>, ApiError> {
     let id = body.client_id.clone();
     if !state.run(move |store| store.delete_api_token(&id)).await? {
         return Err(ApiError::NotFound(format!(
@@ -228,5 +290,5 @@ pub(crate) async fn delete_token(
             body.client_id
         )));
     }
-    Ok(Json(json!({})))
+    Ok(Json(EmptyOut {}))
 }

@@ -5,22 +5,23 @@
 //! tenants, tags and rules; every problem is reported at once. A filter that does not parse
 //! answers 400 with CE's filter message (as CE's schema check does), anything else 422.
 
+use std::collections::BTreeMap;
+
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use cte_core::auth::Scope;
 use cte_core::rule::{
     validate_rule, BusinessRule, RuleContext, RuleException, RuleFilters, RuleProblem, SharedWith,
 };
 use cte_core::time::{format_datetime, parse_datetime};
 use cte_core::StoreError;
-use serde::Deserialize;
-use serde_json::{json, Value};
-
-use crate::auth::Caller;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::auth::{Caller, CteRead, CteWrite};
 use crate::error::ApiError;
 use crate::extract::Json;
+use crate::wire::SuccessOut;
 use crate::AppState;
 
 /// CE's `filters`: `mongo` is a JSON string; an object is taken too and stored as its text.
@@ -97,21 +98,96 @@ pub(crate) struct RuleIn {
     shared_with: Option<SharedWith>,
 }
 
-/// A rule in CE's JSON.
-pub(crate) fn rule_out(rule: &BusinessRule) -> Value {
-    let filters = |f: &RuleFilters| json!({"query": f.query, "mongo": f.mongo});
-    json!({
-        "name": rule.name,
-        "filters": filters(&rule.filters),
-        "exceptions": rule.exceptions.iter().map(|e| json!({
-            "name": e.name,
-            "filters": e.filters.as_ref().map(filters),
-            "tags": e.tags,
-        })).collect::<Vec<_>>(),
-        "muted": rule.muted,
-        "unmuteAt": rule.unmute_at.map(format_datetime),
-        "sharedWith": rule.shared_with,
-    })
+/// A business rule's filters in CE's two spellings.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RuleFiltersOut {
+    /// The UI query language.
+    query: String,
+    /// CE's JSON filter language, as a string.
+    mongo: String,
+}
+
+impl RuleFiltersOut {
+    fn new(f: &RuleFilters) -> RuleFiltersOut {
+        RuleFiltersOut {
+            query: f.query.clone(),
+            mongo: f.mongo.clone(),
+        }
+    }
+}
+
+/// A business rule exception: `filters` or `tags` (the other is `null`).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RuleExceptionOut {
+    name: String,
+    filters: Option<RuleFiltersOut>,
+    tags: Option<Vec<String>>,
+}
+
+/// One target of a sharing configuration, as CE's UI sends it.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ActionOut {
+    /// What the UI shows (`Add to URL List`).
+    label: String,
+    /// `url` or `file`.
+    value: String,
+    /// The target's fields (`list`, `name`, `url_list_type`, ...).
+    #[schema(value_type = Object)]
+    parameters: Value,
+}
+
+/// A business rule as CE returns it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RuleOut {
+    name: String,
+    filters: RuleFiltersOut,
+    exceptions: Vec<RuleExceptionOut>,
+    muted: bool,
+    unmute_at: Option<String>,
+    /// `{"<source>": {"<destination>": [target, ...]}}`.
+    shared_with: BTreeMap<String, BTreeMap<String, Vec<ActionOut>>>,
+}
+
+impl RuleOut {
+    fn new(rule: &BusinessRule) -> RuleOut {
+        RuleOut {
+            name: rule.name.clone(),
+            filters: RuleFiltersOut::new(&rule.filters),
+            exceptions: rule
+                .exceptions
+                .iter()
+                .map(|e| RuleExceptionOut {
+                    name: e.name.clone(),
+                    filters: e.filters.as_ref().map(RuleFiltersOut::new),
+                    tags: e.tags.clone(),
+                })
+                .collect(),
+            muted: rule.muted,
+            unmute_at: rule.unmute_at.map(format_datetime),
+            shared_with: rule
+                .shared_with
+                .iter()
+                .map(|(source, destinations)| {
+                    let destinations = destinations
+                        .iter()
+                        .map(|(dest, actions)| {
+                            let actions = actions
+                                .iter()
+                                .map(|a| ActionOut {
+                                    label: a.label.clone(),
+                                    value: a.value.clone(),
+                                    parameters: a.parameters.clone(),
+                                })
+                                .collect();
+                            (dest.clone(), actions)
+                        })
+                        .collect();
+                    (source.clone(), destinations)
+                })
+                .collect(),
+        }
+    }
 }
 
 /// `GET /api/cte/business_rules` → every rule, oldest first.
@@ -121,19 +197,16 @@ pub(crate) fn rule_out(rule: &BusinessRule) -> Value {
     operation_id = "list_business_rules",
     tag = "business_rules",
     responses(
-        (status = 200, description = "Every rule, oldest first", body = Vec<crate::openapi::RuleOut>),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_read`", body = crate::openapi::ErrorBody),
+        (status = 200, description = "Every rule, oldest first", body = Vec<RuleOut>),
     ),
     security(("bearer" = ["cte_read"]))
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Scope::CteRead)?;
+    _: Caller<CteRead>,
+) -> Result<Json<Vec<RuleOut>>, ApiError> {
     let rules = state.run(|store| store.business_rules()).await?;
-    Ok(Json(Value::Array(rules.iter().map(rule_out).collect())))
+    Ok(Json(rules.iter().map(RuleOut::new).collect()))
 }
 
 /// `POST /api/cte/business_rules` → the stored rule. A rule cannot be created muted.
@@ -144,20 +217,17 @@ pub(crate) async fn list(
     tag = "business_rules",
     request_body = RuleIn,
     responses(
-        (status = 200, description = "The stored rule", body = crate::openapi::RuleOut),
-        (status = 400, description = "Filter does not parse", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Invalid rule or sharing configuration", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+        (status = 200, description = "The stored rule", body = RuleOut),
+        (status = 400, description = "Filter does not parse", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid rule or sharing configuration", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["cte_write"]))
 )]
 pub(crate) async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     Json(body): Json<RuleIn>,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Scope::CteWrite)?;
+) -> Result<Json<RuleOut>, ApiError> {
     if body.muted == Some(true) {
         return Err(ApiError::Unprocessable(
             "A business rule cannot be created muted.".into(),
@@ -182,7 +252,7 @@ pub(crate) async fn create(
             Ok(rule)
         })
         .await?;
-    Ok(Json(rule_out(&saved)))
+    Ok(Json(RuleOut::new(&saved)))
 }
 
 /// `PATCH /api/cte/business_rule` with `name` and the fields to change → the stored rule.
@@ -194,21 +264,18 @@ pub(crate) async fn create(
     tag = "business_rules",
     request_body = RuleIn,
     responses(
-        (status = 200, description = "The stored rule", body = crate::openapi::RuleOut),
-        (status = 400, description = "Filter does not parse", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such rule", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Invalid rule or sharing configuration", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+        (status = 200, description = "The stored rule", body = RuleOut),
+        (status = 400, description = "Filter does not parse", body = crate::error::ErrorBody),
+        (status = 404, description = "No such rule", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid rule or sharing configuration", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["cte_write"]))
 )]
 pub(crate) async fn update(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     Json(body): Json<RuleIn>,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Scope::CteWrite)?;
+) -> Result<Json<RuleOut>, ApiError> {
     let now = state.now();
     let unmute_at = body
         .unmute_at
@@ -244,7 +311,7 @@ pub(crate) async fn update(
             Ok(rule)
         })
         .await?;
-    Ok(Json(rule_out(&saved)))
+    Ok(Json(RuleOut::new(&saved)))
 }
 
 /// CE's `BusinessRuleUpdate` rule: muting (or re-timing a muted rule) needs `unmuteAt` in the
@@ -329,25 +396,22 @@ pub(crate) struct DeleteBody {
     tag = "business_rules",
     request_body = DeleteBody,
     responses(
-        (status = 200, description = "Deleted", body = crate::openapi::SuccessOut),
-        (status = 404, description = "No such rule", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+        (status = 200, description = "Deleted", body = SuccessOut),
+        (status = 404, description = "No such rule", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["cte_write"]))
 )]
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     Json(body): Json<DeleteBody>,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Scope::CteWrite)?;
+) -> Result<Json<SuccessOut>, ApiError> {
     let name = body.name.trim().to_string();
     state
         .run(move |store| store.delete_business_rule(&name))
         .await?;
-    Ok(Json(json!({"success": true})))
+    Ok(Json(SuccessOut::YES))
 }
 
 /// The rule that refers to tag `name`, if any (CE refuses to delete such a tag).

@@ -9,14 +9,14 @@ use cte_core::reconcile::TagStrategy;
 use cte_core::tenant::AccessProbe;
 use cte_core::tenant_config::NetskopeParams;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, CteRead, CteWrite};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::tenants::{connect, tenant_check_error};
-use crate::wire::{configuration_out, ConfigurationIn};
+use crate::wire::{ConfigurationIn, ConfigurationOut, SuccessOut};
 use crate::AppState;
 
 #[derive(Deserialize, IntoParams)]
@@ -34,27 +34,24 @@ pub(crate) struct ListParams {
     tag = "configurations",
     params(ListParams),
     responses(
-        (status = 200, description = "Configurations by name (`parameters` only with `cte_write`)", body = Vec<crate::openapi::ConfigurationOut>),
-        (status = 422, description = "A parameter of the wrong type", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_read`", body = crate::openapi::ErrorBody),
+        (status = 200, description = "Configurations by name (`parameters` only with `cte_write`)", body = Vec<ConfigurationOut>),
+        (status = 422, description = "A parameter of the wrong type", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["cte_read"]))
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Caller<CteRead>,
     Query(p): Query<ListParams>,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Scope::CteRead)?;
+) -> Result<Json<Vec<ConfigurationOut>>, ApiError> {
     let with_params = caller.has(Scope::CteWrite);
     let all = state.run(|store| store.configurations()).await?;
-    Ok(Json(Value::Array(
+    Ok(Json(
         all.iter()
             .filter(|c| p.active.is_none_or(|a| c.active == a))
-            .map(|c| configuration_out(c, with_params))
+            .map(|c| ConfigurationOut::new(c, with_params))
             .collect(),
-    )))
+    ))
 }
 
 /// `POST /api/cte/plugins/configurations/{plugin_id}`
@@ -66,22 +63,19 @@ pub(crate) async fn list(
     params(("plugin_id" = String, Path, description = "`api_sources` or `netskope`")),
     request_body = crate::wire::ConfigurationIn,
     responses(
-        (status = 201, description = "Created", body = crate::openapi::ConfigurationOut),
-        (status = 400, description = "Unknown tenant, or the tenant refused", body = crate::openapi::ErrorBody),
-        (status = 404, description = "Unknown plugin", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Invalid body or a duplicate name", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+        (status = 201, description = "Created", body = ConfigurationOut),
+        (status = 400, description = "Unknown tenant, or the tenant refused", body = crate::error::ErrorBody),
+        (status = 404, description = "Unknown plugin", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid body or a duplicate name", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["cte_write"]))
 )]
 pub(crate) async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     Path(plugin_id): Path<String>,
     Json(body): Json<ConfigurationIn>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller.require(Scope::CteWrite)?;
+) -> Result<(StatusCode, Json<ConfigurationOut>), ApiError> {
     let plugin = match PluginKind::from_id(&plugin_id) {
         Some(p @ (PluginKind::ApiSources | PluginKind::Netskope)) => p,
         _ => {
@@ -128,7 +122,10 @@ pub(crate) async fn create(
     state
         .run(move |store| store.insert_configuration(&stored))
         .await?;
-    Ok((StatusCode::CREATED, Json(configuration_out(&config, true))))
+    Ok((
+        StatusCode::CREATED,
+        Json(ConfigurationOut::new(&config, true)),
+    ))
 }
 
 #[utoipa::path(
@@ -138,22 +135,19 @@ pub(crate) async fn create(
     tag = "configurations",
     request_body = crate::wire::ConfigurationIn,
     responses(
-        (status = 200, description = "Saved", body = crate::openapi::ConfigurationOut),
-        (status = 400, description = "Unknown tenant, or the tenant refused", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such configuration", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+        (status = 200, description = "Saved", body = ConfigurationOut),
+        (status = 400, description = "Unknown tenant, or the tenant refused", body = crate::error::ErrorBody),
+        (status = 404, description = "No such configuration", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["cte_write"]))
 )]
 /// `PATCH /api/cte/plugins/configurations`: body carries `name` and the fields to change.
 pub(crate) async fn update(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     Json(body): Json<ConfigurationIn>,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Scope::CteWrite)?;
+) -> Result<Json<ConfigurationOut>, ApiError> {
     let name = body
         .name
         .clone()
@@ -175,7 +169,7 @@ pub(crate) async fn update(
     state
         .run(move |store| store.update_configuration(&stored))
         .await?;
-    Ok(Json(configuration_out(&config, true)))
+    Ok(Json(ConfigurationOut::new(&config, true)))
 }
 
 /// Validates a Netskope configuration: its tenant exists, its parameters are the plugin's (stored in
@@ -231,23 +225,20 @@ fn yes() -> bool {
     tag = "configurations",
     request_body = DeleteBody,
     responses(
-        (status = 200, description = "Deleted", body = crate::openapi::SuccessOut),
-        (status = 404, description = "No such configuration", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+        (status = 200, description = "Deleted", body = SuccessOut),
+        (status = 404, description = "No such configuration", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["cte_write"]))
 )]
 /// `DELETE /api/cte/configuration` body `{"name", "keepData"}`.
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     Json(body): Json<DeleteBody>,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Scope::CteWrite)?;
+) -> Result<Json<SuccessOut>, ApiError> {
     state
         .run(move |store| store.delete_configuration(&body.name, body.keep_data))
         .await?;
-    Ok(Json(json!({"success": true})))
+    Ok(Json(SuccessOut::YES))
 }

@@ -4,14 +4,13 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
-use cte_core::auth::Scope;
 use cte_core::dashboard::{CountBy, DashboardQuery, GroupKey, GroupValue};
 use cte_core::time::format_datetime;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, CteRead};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::indicators::parse_filters;
@@ -147,19 +146,16 @@ fn group_json(v: &GroupValue) -> Value {
     params(DashboardParams),
     responses(
         (status = 200, description = "Groups sorted by count (ties by their values)", body = Vec<DashboardGroup>),
-        (status = 400, description = "Bad `limit`, `group_by`, `count_by` or `filters`", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_read`", body = crate::openapi::ErrorBody),
-        (status = 422, description = "A parameter of the wrong type", body = crate::openapi::ErrorBody),
+        (status = 400, description = "Bad `limit`, `group_by`, `count_by` or `filters`", body = crate::error::ErrorBody),
+        (status = 422, description = "A parameter of the wrong type", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["cte_read"]))
 )]
 pub(crate) async fn dashboards(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteRead>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Vec<DashboardGroup>>, ApiError> {
-    caller.require(Scope::CteRead)?;
     let query = DashboardParams::from_pairs(pairs)?.into_query()?;
     let keys = query.group_by.clone();
     let rows = state.run(move |store| store.dashboard(&query)).await?;
@@ -195,16 +191,13 @@ pub(crate) struct PullCountsOut {
     responses(
         (status = 200, description = "`{\"<type>\": {\"<source>\": counts}}`",
          body = BTreeMap<String, BTreeMap<String, PullCountsOut>>),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_read`", body = crate::openapi::ErrorBody),
     ),
     security(("bearer" = ["cte_read"]))
 )]
 pub(crate) async fn pull(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteRead>,
 ) -> Result<Json<BTreeMap<String, BTreeMap<String, PullCountsOut>>>, ApiError> {
-    caller.require(Scope::CteRead)?;
     let counts = state.run(|store| store.pull_dashboard()).await?;
     let mut out: BTreeMap<String, BTreeMap<String, PullCountsOut>> = BTreeMap::new();
     for c in counts {

@@ -2,11 +2,13 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use cte_core::StoreError;
-use cte_engine::ingest::IngestError;
+use cte_engine::ingest::{IngestError, Rejection};
 use cte_engine::tokens::AuthError;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::extract::Json;
 
 /// CE's text for unexpected failures; the cause goes to the log only.
 pub const INTERNAL_DETAIL: &str =
@@ -31,40 +33,72 @@ pub enum ApiError {
     Rejected {
         /// Summary.
         detail: String,
-        /// `{"index","value","reason"}` for each element.
-        errors: Vec<serde_json::Value>,
+        /// Each refused element, answered as `{"index","value","reason"}`.
+        errors: Vec<Rejection>,
     },
     /// 500; the message is logged, never sent.
     Internal(String),
 }
 
+/// The body of every error: `{"detail": "..."}`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ErrorBody {
+    /// What went wrong, in words.
+    detail: String,
+}
+
+/// One refused element of a batch.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RejectedItem {
+    /// Position in the request array.
+    index: usize,
+    /// The element's value (or the start of the element).
+    value: String,
+    /// Why it was refused.
+    reason: String,
+}
+
+/// 422 for a batch with refused elements. The schema also describes the batch route's other
+/// 422, a body that is not an array (an [`ErrorBody`], without `errors`).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RejectedBody {
+    /// Summary listing every refused element.
+    detail: String,
+    /// Each refused element; absent when the body is not an array of elements.
+    #[schema(required = false)]
+    errors: Vec<RejectedItem>,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, body) = match self {
-            ApiError::BadRequest(d) => (StatusCode::BAD_REQUEST, json!({ "detail": d })),
-            ApiError::Unauthorized(d) => (StatusCode::UNAUTHORIZED, json!({ "detail": d })),
-            ApiError::Forbidden(d) => (StatusCode::FORBIDDEN, json!({ "detail": d })),
-            ApiError::NotFound(d) => (StatusCode::NOT_FOUND, json!({ "detail": d })),
-            ApiError::MethodNotAllowed => (
-                StatusCode::METHOD_NOT_ALLOWED,
-                json!({ "detail": "Method Not Allowed" }),
-            ),
-            ApiError::Unprocessable(d) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, json!({ "detail": d }))
+        let error = |status, detail| (status, Json(ErrorBody { detail })).into_response();
+        let mut resp = match self {
+            ApiError::BadRequest(d) => error(StatusCode::BAD_REQUEST, d),
+            ApiError::Unauthorized(d) => error(StatusCode::UNAUTHORIZED, d),
+            ApiError::Forbidden(d) => error(StatusCode::FORBIDDEN, d),
+            ApiError::NotFound(d) => error(StatusCode::NOT_FOUND, d),
+            ApiError::MethodNotAllowed => {
+                error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed".into())
             }
-            ApiError::Rejected { detail, errors } => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                json!({ "detail": detail, "errors": errors }),
-            ),
+            ApiError::Unprocessable(d) => error(StatusCode::UNPROCESSABLE_ENTITY, d),
+            ApiError::Rejected { detail, errors } => {
+                let errors = errors
+                    .into_iter()
+                    .map(|r| RejectedItem {
+                        index: r.index,
+                        value: r.value,
+                        reason: r.reason,
+                    })
+                    .collect();
+                let body = RejectedBody { detail, errors };
+                (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
+            }
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "request failed");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    json!({ "detail": INTERNAL_DETAIL }),
-                )
+                error(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_DETAIL.into())
             }
         };
-        let mut resp = (status, Json(body)).into_response();
+        let status = resp.status();
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
@@ -96,10 +130,7 @@ impl From<IngestError> for ApiError {
                     .join("; ");
                 ApiError::Rejected {
                     detail: format!("{e}: {listing}"),
-                    errors: rejected
-                        .iter()
-                        .map(|r| json!({"index": r.index, "value": r.value, "reason": r.reason}))
-                        .collect(),
+                    errors: rejected.clone(),
                 }
             }
             IngestError::Store(s) => s.into(),

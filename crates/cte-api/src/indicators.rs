@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use cte_core::auth::Scope;
 use cte_core::filter::Filter;
 use cte_core::indicator::{Indicator, IndicatorKind};
 use cte_core::normalize::normalize_value;
@@ -14,13 +13,16 @@ use cte_core::reconcile::ReportKind;
 use cte_engine::ingest::{self, ingest};
 use cte_engine::{IngestError, Rejection};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, CteRead, CteWrite};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
-use crate::wire::{value_of, IndicatorIn, IndicatorOut, IndicatorsOut};
+use crate::wire::{
+    value_of, CountOut, DeletedOut, IndicatorDocument, IndicatorDocuments, IndicatorIn,
+    IndicatorListOut, IndicatorOut, IndicatorPatchOut, UpdatedOut,
+};
 use crate::AppState;
 
 /// CE's `API_MAX_LIMIT`.
@@ -110,7 +112,7 @@ fn decode_cursor(c: &str) -> Result<Option<i64>, ApiError> {
 }
 
 fn page_response(page: Vec<Indicator>, next: Option<i64>) -> Response {
-    let body = IndicatorsOut(page);
+    let body = IndicatorDocuments(page);
     match next {
         Some(id) => ([(NEXT_CURSOR_HEADER, encode_cursor(id))], body).into_response(),
         None => body.into_response(),
@@ -127,21 +129,18 @@ fn page_response(page: Vec<Indicator>, next: Option<i64>) -> Response {
     params(ListParams),
     responses(
         (status = 200, description = "A page (or `{\"count\": n}` with `aggregate=true`)",
-         body = Vec<crate::openapi::IndicatorOut>,
+         body = IndicatorListOut,
          headers(("x-next-cursor" = String, description = "Cursor of the next page; absent on the last page"))),
-        (status = 400, description = "Limit too large, bad filter, bad cursor, or `sort`/`skip`/`aggregate` with `cursor`", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_read`", body = crate::openapi::ErrorBody),
-        (status = 422, description = "A parameter of the wrong type", body = crate::openapi::ErrorBody),
+        (status = 400, description = "Limit too large, bad filter, bad cursor, or `sort`/`skip`/`aggregate` with `cursor`", body = crate::error::ErrorBody),
+        (status = 422, description = "A parameter of the wrong type", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["cte_read"]))
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteRead>,
     Query(p): Query<ListParams>,
 ) -> Result<Response, ApiError> {
-    caller.require(Scope::CteRead)?;
     let limit = p.limit.unwrap_or(10);
     if let Some(cursor) = p.cursor.as_deref() {
         // A cursor is a position in storage order: another order or an offset would make it
@@ -179,7 +178,7 @@ pub(crate) async fn list(
         let n = state
             .run(move |store| store.count_indicators(&filter))
             .await?;
-        return Ok(Json(json!({ "count": n })).into_response());
+        return Ok(Json(CountOut { count: n }).into_response());
     }
     let sort = p.sort.as_deref().and_then(SortKey::from_param);
     let skip = p.skip.unwrap_or(0);
@@ -210,10 +209,8 @@ pub(crate) async fn list(
     tag = "indicators",
     request_body = Vec<crate::wire::IndicatorIn>,
     responses(
-        (status = 201, description = "The stored indicators", body = Vec<crate::openapi::IndicatorOut>),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Not an array, or elements refused (each listed; nothing stored)", body = crate::openapi::RejectedBody),
+        (status = 201, description = "The stored indicators", body = Vec<IndicatorOut>),
+        (status = 422, description = "Not an array, or elements refused (each listed in `errors`; nothing stored)", body = crate::error::RejectedBody),
     ),
     security(("bearer" = ["cte_write"]))
 )]
@@ -221,11 +218,10 @@ pub(crate) async fn list(
 /// the stored documents.
 pub(crate) async fn upsert(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     let body = upsert_body(request).await?;
-    caller.require(Scope::CteWrite)?;
     let raws = match body {
         UpsertBody::Parsed(raws) => raws,
         UpsertBody::Value(body) => parse_elements(&state, body).await?,
@@ -234,7 +230,7 @@ pub(crate) async fn upsert(
     let stored = state
         .run(move |store| ingest(store, raws, ReportKind::Api, now, true))
         .await?;
-    Ok((StatusCode::CREATED, IndicatorsOut(stored)).into_response())
+    Ok((StatusCode::CREATED, IndicatorDocuments(stored)).into_response())
 }
 
 /// The body of a POST, parsed straight into `IndicatorIn` when every element is well-formed, or
@@ -318,30 +314,41 @@ pub(crate) struct RetractionUpdate {
     retracted: bool,
 }
 
+/// The body of `PATCH /api/cte/indicators/`: an edit of one source's record, or a retraction
+/// update. The handler tells them apart itself (a body with `retracted` and no `type` is a
+/// retraction update), so this type only describes the body.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub(crate) enum IndicatorPatch {
+    /// Edit (as `IndicatorIn`).
+    Edit(IndicatorIn),
+    /// `{"value","source","retracted"}`.
+    Retraction(RetractionUpdate),
+}
+
 #[utoipa::path(
     patch,
     path = "/api/cte/indicators/",
     operation_id = "update_indicator",
     tag = "indicators",
-    request_body = crate::openapi::IndicatorPatch,
+    request_body = IndicatorPatch,
     responses(
-        (status = 201, description = "The edited indicator, or `true` for a retraction update", body = crate::openapi::IndicatorOut),
-        (status = 400, description = "The source configuration does not exist", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
-        (status = 404, description = "The indicator (or its record from that source) does not exist", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
+        (status = 200, description = "The edited indicator, or `true` for a retraction update", body = IndicatorPatchOut),
+        (status = 400, description = "The source configuration does not exist", body = crate::error::ErrorBody),
+        (status = 404, description = "The indicator (or its record from that source) does not exist", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["cte_write"]))
 )]
 /// `PATCH /api/cte/indicators/`: one `IndicatorIn` (an explicit edit of that source's record), or
-/// `{"value","source","retracted"}`.
+/// `{"value","source","retracted"}`. Both answer 200, where CE answers 201: a PATCH changes an
+/// indicator that exists and creates nothing.
 pub(crate) async fn update(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     Json(body): Json<Value>,
 ) -> Result<Response, ApiError> {
-    caller.require(Scope::CteWrite)?;
     let is_retraction = body.get("retracted").is_some() && body.get("type").is_none();
     if is_retraction {
         let r: RetractionUpdate = serde_json::from_value(body)
@@ -360,7 +367,7 @@ pub(crate) async fn update(
                 store.set_retracted(stored.as_ref().unwrap_or(&value), &r.source, r.retracted)
             })
             .await?;
-        return Ok((StatusCode::CREATED, Json(json!(true))).into_response());
+        return Ok(Json(true).into_response());
     }
     let raw = IndicatorIn::parse(body)
         .map_err(|reason| ApiError::Unprocessable(format!("Invalid indicator: {reason}")))?;
@@ -389,9 +396,9 @@ pub(crate) async fn update(
     let out = stored
         .into_iter()
         .next()
-        .map(IndicatorOut)
+        .map(IndicatorDocument)
         .ok_or_else(|| ApiError::Internal("edit returned no indicator".into()))?;
-    Ok((StatusCode::CREATED, out).into_response())
+    Ok(out.into_response())
 }
 
 /// The stored spellings a value given without its type may have: as given, lower-cased, and its
@@ -468,21 +475,18 @@ pub(crate) struct BulkEdit {
     tag = "indicators",
     request_body = BulkEdit,
     responses(
-        (status = 201, description = "How many indicators matched", body = crate::openapi::UpdatedOut),
-        (status = 400, description = "Invalid query locator", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Invalid body or unknown tags", body = crate::openapi::ErrorBody),
+        (status = 201, description = "How many indicators matched", body = UpdatedOut),
+        (status = 400, description = "Invalid query locator", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid body or unknown tags", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["cte_write"]))
 )]
 /// `PATCH /api/cte/indicators/bulk`: tag edits → `{"updated": n}`.
 pub(crate) async fn bulk_edit(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     Json(body): Json<BulkEdit>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller.require(Scope::CteWrite)?;
+) -> Result<(StatusCode, Json<UpdatedOut>), ApiError> {
     let locator = match body.locator {
         Some(l) => l.into_locator()?,
         None => Locator::Query(Filter::all()),
@@ -512,7 +516,7 @@ pub(crate) async fn bulk_edit(
             Ok(store.edit_tags(&locator, &add, &remove)?)
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({ "updated": updated }))))
+    Ok((StatusCode::CREATED, Json(UpdatedOut { updated })))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -532,21 +536,18 @@ pub(crate) struct BulkDelete {
     tag = "indicators",
     request_body = BulkDelete,
     responses(
-        (status = 201, description = "How many indicators were deleted", body = crate::openapi::DeletedOut),
-        (status = 400, description = "Invalid query", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
+        (status = 201, description = "How many indicators were deleted", body = DeletedOut),
+        (status = 400, description = "Invalid query", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["cte_write"]))
 )]
 /// `DELETE /api/cte/indicators/bulk` `{"values": [...]}` or `{"query": "..."}` → `{"deleted": n}`.
 pub(crate) async fn bulk_delete(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     Json(body): Json<BulkDelete>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller.require(Scope::CteWrite)?;
+) -> Result<(StatusCode, Json<DeletedOut>), ApiError> {
     let locator = LocatorIn {
         values: body.values,
         source: None,
@@ -556,5 +557,5 @@ pub(crate) async fn bulk_delete(
     let deleted = state
         .run(move |store| store.delete_indicators(&locator))
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({ "deleted": deleted }))))
+    Ok((StatusCode::CREATED, Json(DeletedOut { deleted })))
 }

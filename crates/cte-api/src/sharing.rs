@@ -15,7 +15,6 @@
 //! writes with their condition (`when`) and `{id}` in the patch path.
 
 use axum::extract::State;
-use cte_core::auth::Scope;
 use cte_core::config::Configuration;
 use cte_core::push::{RenderedRequest, REDACTED_TOKEN};
 use cte_core::rule::{Action, BusinessRule, ShareTarget};
@@ -25,12 +24,11 @@ use cte_core::time::format_datetime;
 use cte_engine::share::{exclusions, plan_push, selection_size, PlannedCall, UrlListOnTenant};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, CteRead};
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::AppState;
@@ -97,6 +95,15 @@ fn sharing(store: &dyn Store, rule: &str, source: &str, dest: &str) -> Result<Sh
     })
 }
 
+/// CE's `business_rules/test` answer, with sizes in real payload bytes.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RuleTestOut {
+    hash_count: usize,
+    hash_size: usize,
+    url_count: usize,
+    url_size: usize,
+}
+
 /// `GET /api/cte/business_rules/test` → `{hash_count, hash_size, url_count, url_size}` for the
 /// whole selection of the sharing configuration, before any cut. `url_size` is the byte length of
 /// the URL-list replace body holding every URL-like value; `hash_size` that of the hash list's
@@ -108,20 +115,17 @@ fn sharing(store: &dyn Store, rule: &str, source: &str, dest: &str) -> Result<Sh
     tag = "business_rules",
     params(SharingParams),
     responses(
-        (status = 200, description = "CE's counts and real payload sizes", body = crate::openapi::RuleTestOut),
-        (status = 400, description = "Missing parameter", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such rule or sharing configuration", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_read`", body = crate::openapi::ErrorBody),
+        (status = 200, description = "CE's counts and real payload sizes", body = RuleTestOut),
+        (status = 400, description = "Missing parameter", body = crate::error::ErrorBody),
+        (status = 404, description = "No such rule or sharing configuration", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["cte_read"]))
 )]
 pub(crate) async fn test_rule(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteRead>,
     Query(p): Query<SharingParams>,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Scope::CteRead)?;
+) -> Result<Json<RuleTestOut>, ApiError> {
     let rule = required(p.rule, "rule")?;
     let source = required(p.source_configuration, "sourceConfiguration")?;
     let dest = required(p.destination_configuration, "destinationConfiguration")?;
@@ -141,12 +145,12 @@ pub(crate) async fn test_rule(
                 .map_err(ApiError::Unprocessable)
         })
         .await?;
-    Ok(Json(json!({
-        "hash_count": size.hash_count,
-        "hash_size": size.hash_size,
-        "url_count": size.url_count,
-        "url_size": size.url_size,
-    })))
+    Ok(Json(RuleTestOut {
+        hash_count: size.hash_count,
+        hash_size: size.hash_size,
+        url_count: size.url_count,
+        url_size: size.url_size,
+    }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -160,8 +164,10 @@ pub(crate) struct RequestOut {
     byte_length: usize,
     sha256: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     when: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     redacted: Option<String>,
 }
 
@@ -170,6 +176,7 @@ pub(crate) struct ExcludedOut {
     value: String,
     reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     detail: Option<String>,
 }
 
@@ -185,6 +192,7 @@ pub(crate) struct PreviewOut {
     /// `exists`, `missing`, `unknown`, or `not read` (no change: no tenant call).
     list_on_tenant: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     note: Option<String>,
     entries: Vec<String>,
     requests: Vec<RequestOut>,
@@ -241,20 +249,17 @@ fn request_out(planned: &PlannedCall) -> Result<RequestOut, ApiError> {
     request_body = SharingParams,
     responses(
         (status = 200, description = "What the next push will do, with exact bodies", body = PreviewOut),
-        (status = 400, description = "Missing or bad parameter", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such rule or sharing configuration", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_read`", body = crate::openapi::ErrorBody),
+        (status = 400, description = "Missing or bad parameter", body = crate::error::ErrorBody),
+        (status = 404, description = "No such rule or sharing configuration", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["cte_read"]))
 )]
 pub(crate) async fn preview(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteRead>,
     Json(p): Json<SharingParams>,
 ) -> Result<Json<PreviewOut>, ApiError> {
-    caller.require(Scope::CteRead)?;
     let rule = required(p.rule, "rule")?;
     let source = required(p.source_configuration, "sourceConfiguration")?;
     let dest = required(p.destination_configuration, "destinationConfiguration")?;
@@ -361,6 +366,49 @@ pub(crate) async fn preview(
     }))
 }
 
+/// `GET /api/cte/indicators/explain`: an indicator, the lists it is on, and every status a push
+/// left it with.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ExplainOut {
+    value: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    shared_with: Vec<String>,
+    on_lists: Vec<OnListOut>,
+    statuses: Vec<ShareStatusOut>,
+}
+
+/// A tenant list whose acknowledged content holds the indicator.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct OnListOut {
+    /// Tenant configuration.
+    tenant: String,
+    /// `url` or `file`.
+    target: String,
+    list: String,
+    /// When that content was acknowledged.
+    at: String,
+}
+
+/// The status a push left the indicator with at one destination.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ShareStatusOut {
+    /// `shared`, `failed` or `unshared`.
+    status: &'static str,
+    /// Why, for `failed` and `unshared`.
+    reason: Option<String>,
+    /// `null` for statuses recorded before rules were.
+    rule: Option<String>,
+    source: String,
+    destination: String,
+    /// The list; these three are `null` for statuses recorded before lists were.
+    tenant: Option<String>,
+    target: Option<String>,
+    list: Option<String>,
+    at: Option<String>,
+}
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ExplainParams {
@@ -379,23 +427,20 @@ pub(crate) struct ExplainParams {
     tag = "indicators",
     params(ExplainParams),
     responses(
-        (status = 200, description = "The lists the indicator is on or was cut from", body = Object),
-        (status = 400, description = "Missing value", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such indicator", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_read`", body = crate::openapi::ErrorBody),
+        (status = 200, description = "The lists the indicator is on or was cut from", body = ExplainOut),
+        (status = 400, description = "Missing value", body = crate::error::ErrorBody),
+        (status = 404, description = "No such indicator", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["cte_read"]))
 )]
 pub(crate) async fn explain(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteRead>,
     Query(p): Query<ExplainParams>,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Scope::CteRead)?;
+) -> Result<Json<ExplainOut>, ApiError> {
     let value = required(p.value, "value")?;
     let out = state
-        .run(move |store| -> Result<Value, ApiError> {
+        .run(move |store| -> Result<ExplainOut, ApiError> {
             let ind = match store.indicator(&value)? {
                 Some(i) => i,
                 None => store.indicator(&value.to_lowercase())?.ok_or_else(|| {
@@ -404,28 +449,40 @@ pub(crate) async fn explain(
             };
             let records = store.share_records(&ind.value)?;
             let holding = store.lists_holding(&ind.value)?;
-            Ok(json!({
-                "value": ind.value,
-                "type": ind.kind.as_str(),
-                "sharedWith": ind.shared_with,
-                "onLists": holding.iter().map(|h| json!({
-                    "tenant": h.list.tenant,
-                    "target": h.list.kind,
-                    "list": h.list.list,
-                    "at": format_datetime(h.at),
-                })).collect::<Vec<_>>(),
-                "statuses": records.iter().map(|r| json!({
-                    "status": r.status.as_str(),
-                    "reason": r.reason,
-                    "rule": r.rule,
-                    "source": r.source,
-                    "destination": r.destination,
-                    "tenant": r.list.as_ref().map(|l| &l.tenant),
-                    "target": r.list.as_ref().map(|l| &l.kind),
-                    "list": r.list.as_ref().map(|l| &l.list),
-                    "at": r.at.map(format_datetime),
-                })).collect::<Vec<_>>(),
-            }))
+            Ok(ExplainOut {
+                kind: ind.kind.as_str(),
+                on_lists: holding
+                    .into_iter()
+                    .map(|h| OnListOut {
+                        tenant: h.list.tenant,
+                        target: h.list.kind,
+                        list: h.list.list,
+                        at: format_datetime(h.at),
+                    })
+                    .collect(),
+                statuses: records
+                    .into_iter()
+                    .map(|r| {
+                        let (tenant, target, list) = match r.list {
+                            Some(l) => (Some(l.tenant), Some(l.kind), Some(l.list)),
+                            None => (None, None, None),
+                        };
+                        ShareStatusOut {
+                            status: r.status.as_str(),
+                            reason: r.reason,
+                            rule: r.rule,
+                            source: r.source,
+                            destination: r.destination,
+                            tenant,
+                            target,
+                            list,
+                            at: r.at.map(format_datetime),
+                        }
+                    })
+                    .collect(),
+                value: ind.value,
+                shared_with: ind.shared_with,
+            })
         })
         .await?;
     Ok(Json(out))

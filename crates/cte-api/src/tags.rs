@@ -1,17 +1,16 @@
 //! Tags: `GET/POST/DELETE /api/cte/tags`.
 
 use axum::extract::State;
-use cte_core::auth::Scope;
 use cte_core::tag::{normalize_tag_name, AppliedOn, Tag};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, CteRead, CteWrite};
 use crate::business_rules::rule_using_tag;
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::indicators::parse_filters;
+use crate::wire::EmptyOut;
 use crate::AppState;
 
 #[derive(Deserialize, IntoParams)]
@@ -21,6 +20,16 @@ pub(crate) struct ListParams {
     filters: Option<String>,
 }
 
+/// A tag with how it applies to the filtered indicators.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TagOut {
+    name: String,
+    color: String,
+    /// `all`, `some` or `none`.
+    applied_on: &'static str,
+}
+
 #[utoipa::path(
     get,
     path = "/api/cte/tags",
@@ -28,10 +37,8 @@ pub(crate) struct ListParams {
     tag = "tags",
     params(ListParams),
     responses(
-        (status = 200, description = "Every tag", body = Vec<crate::openapi::TagOut>),
-        (status = 400, description = "Invalid filter", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_read`", body = crate::openapi::ErrorBody),
+        (status = 200, description = "Every tag", body = Vec<TagOut>),
+        (status = 400, description = "Invalid filter", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["cte_read"]))
 )]
@@ -39,26 +46,25 @@ pub(crate) struct ListParams {
 /// indicators the filter selects.
 pub(crate) async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteRead>,
     Query(p): Query<ListParams>,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Scope::CteRead)?;
+) -> Result<Json<Vec<TagOut>>, ApiError> {
     let filter = parse_filters(p.filters.as_deref())?;
     let (tags, usage) = state
         .run(move |store| Ok::<_, cte_core::StoreError>((store.tags()?, store.tag_usage(&filter)?)))
         .await?;
-    Ok(Json(Value::Array(
+    Ok(Json(
         tags.into_iter()
             .map(|t| {
                 let n = usage.per_tag.get(&t.name).copied().unwrap_or(0);
-                json!({
-                    "name": t.name,
-                    "color": t.color,
-                    "appliedOn": AppliedOn::from_counts(n, usage.total).as_str(),
-                })
+                TagOut {
+                    applied_on: AppliedOn::from_counts(n, usage.total).as_str(),
+                    name: t.name,
+                    color: t.color,
+                }
             })
             .collect(),
-    )))
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -75,27 +81,24 @@ pub(crate) struct TagIn {
     tag = "tags",
     request_body = TagIn,
     responses(
-        (status = 200, description = "Created", body = crate::openapi::EmptyOut),
-        (status = 422, description = "Invalid name or a duplicate", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+        (status = 200, description = "Created", body = EmptyOut),
+        (status = 422, description = "Invalid name or a duplicate", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["cte_write"]))
 )]
 /// `POST /api/cte/tags` `{"name","color"}` → `{}`; 422 on a duplicate.
 pub(crate) async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     Json(body): Json<TagIn>,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Scope::CteWrite)?;
+) -> Result<Json<EmptyOut>, ApiError> {
     let name = normalize_tag_name(&body.name).map_err(ApiError::Unprocessable)?;
     let tag = Tag {
         name,
         color: body.color.unwrap_or_else(|| "#969696".into()),
     };
     state.run(move |store| store.insert_tag(&tag)).await?;
-    Ok(Json(json!({})))
+    Ok(Json(EmptyOut {}))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -110,11 +113,10 @@ pub(crate) struct TagDelete {
     tag = "tags",
     request_body = TagDelete,
     responses(
-        (status = 200, description = "Deleted", body = crate::openapi::EmptyOut),
-        (status = 404, description = "No such tag", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_write`", body = crate::openapi::ErrorBody),
+        (status = 200, description = "Deleted", body = EmptyOut),
+        (status = 400, description = "A business rule refers to the tag", body = crate::error::ErrorBody),
+        (status = 404, description = "No such tag", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["cte_write"]))
 )]
@@ -122,10 +124,9 @@ pub(crate) struct TagDelete {
 /// rule refers to (filters or exceptions) is refused with CE's 400.
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<CteWrite>,
     Json(body): Json<TagDelete>,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Scope::CteWrite)?;
+) -> Result<Json<EmptyOut>, ApiError> {
     let name = body.name.trim().to_string();
     state
         .run(move |store| -> Result<(), ApiError> {
@@ -137,5 +138,5 @@ pub(crate) async fn delete(
             Ok(store.delete_tag(&name)?)
         })
         .await?;
-    Ok(Json(json!({})))
+    Ok(Json(EmptyOut {}))
 }

@@ -5,29 +5,42 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use cte_core::auth::Scope;
 use cte_core::tenant::{AccessProbe, TenantClient, TenantError};
 use cte_core::tenant_config::{NetskopeTenant, Token};
 use cte_core::time::format_datetime;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
+use crate::auth::{Admin, Caller, CteRead};
 use crate::error::ApiError;
 use crate::extract::Json;
+use crate::wire::EmptyOut;
 use crate::AppState;
 
-/// A tenant as listed: never its tokens.
-pub(crate) fn tenant_out(t: &NetskopeTenant) -> Value {
-    json!({
-        "name": t.name,
-        "tenantName": t.tenant_name,
-        "initialRange": t.initial_range_days,
-        "useSystemProxy": t.use_system_proxy,
-        "hasV1Token": t.v1_token.is_some(),
-        "createdAt": format_datetime(t.created_at),
-    })
+/// A Netskope tenant as listed: never its tokens.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TenantOut {
+    name: String,
+    tenant_name: String,
+    /// Days of alerts a new configuration pulls first.
+    initial_range: u32,
+    use_system_proxy: bool,
+    has_v1_token: bool,
+    created_at: String,
+}
+
+impl TenantOut {
+    fn new(t: &NetskopeTenant) -> TenantOut {
+        TenantOut {
+            name: t.name.clone(),
+            tenant_name: t.tenant_name.clone(),
+            initial_range: t.initial_range_days,
+            use_system_proxy: t.use_system_proxy,
+            has_v1_token: t.v1_token.is_some(),
+            created_at: format_datetime(t.created_at),
+        }
+    }
 }
 
 /// Turns a failed tenant check into a 400 that says what to fix.
@@ -126,19 +139,16 @@ impl TenantIn {
     operation_id = "list_tenants",
     tag = "tenants",
     responses(
-        (status = 200, description = "Every tenant, without tokens", body = Vec<crate::openapi::TenantOut>),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `cte_read`", body = crate::openapi::ErrorBody),
+        (status = 200, description = "Every tenant, without tokens", body = Vec<TenantOut>),
     ),
     security(("bearer" = ["cte_read"]))
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Scope::CteRead)?;
+    _: Caller<CteRead>,
+) -> Result<Json<Vec<TenantOut>>, ApiError> {
     let all = state.run(|store| store.tenants()).await?;
-    Ok(Json(Value::Array(all.iter().map(tenant_out).collect())))
+    Ok(Json(all.iter().map(TenantOut::new).collect()))
 }
 
 #[utoipa::path(
@@ -148,21 +158,18 @@ pub(crate) async fn list(
     tag = "tenants",
     request_body = TenantIn,
     responses(
-        (status = 201, description = "Saved after checking the V2 token against the tenant", body = crate::openapi::TenantOut),
-        (status = 400, description = "The tenant refused the token or could not be reached", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Invalid body or a duplicate name", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `admin`", body = crate::openapi::ErrorBody),
+        (status = 201, description = "Saved after checking the V2 token against the tenant", body = TenantOut),
+        (status = 400, description = "The tenant refused the token or could not be reached", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid body or a duplicate name", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["admin"]))
 )]
 /// `POST /api/settings/tenants` (admin): checks the V2 token against the tenant, then saves.
 pub(crate) async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<Admin>,
     Json(body): Json<TenantIn>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller.require(Scope::Admin)?;
+) -> Result<(StatusCode, Json<TenantOut>), ApiError> {
     let name = body.name.clone().unwrap_or_default().trim().to_string();
     cte_core::config::validate_configuration_name(&name).map_err(ApiError::Unprocessable)?;
     if body.tenant_name.is_none() {
@@ -195,7 +202,7 @@ pub(crate) async fn create(
     check_tenant(&state, &tenant).await?;
     let stored = tenant.clone();
     state.run(move |store| store.insert_tenant(&stored)).await?;
-    Ok((StatusCode::CREATED, Json(tenant_out(&tenant))))
+    Ok((StatusCode::CREATED, Json(TenantOut::new(&tenant))))
 }
 
 #[utoipa::path(
@@ -205,12 +212,10 @@ pub(crate) async fn create(
     tag = "tenants",
     request_body = TenantIn,
     responses(
-        (status = 200, description = "Saved", body = crate::openapi::TenantOut),
-        (status = 400, description = "The tenant refused the token or could not be reached", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such tenant", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `admin`", body = crate::openapi::ErrorBody),
+        (status = 200, description = "Saved", body = TenantOut),
+        (status = 400, description = "The tenant refused the token or could not be reached", body = crate::error::ErrorBody),
+        (status = 404, description = "No such tenant", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["admin"]))
 )]
@@ -218,10 +223,9 @@ pub(crate) async fn create(
 /// given are kept. The tenant is checked again when its address or V2 token changes.
 pub(crate) async fn update(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<Admin>,
     Json(body): Json<TenantIn>,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Scope::Admin)?;
+) -> Result<Json<TenantOut>, ApiError> {
     let name = body
         .name
         .clone()
@@ -238,7 +242,7 @@ pub(crate) async fn update(
     }
     let stored = tenant.clone();
     state.run(move |store| store.update_tenant(&stored)).await?;
-    Ok(Json(tenant_out(&tenant)))
+    Ok(Json(TenantOut::new(&tenant)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -253,22 +257,19 @@ pub(crate) struct TenantDelete {
     tag = "tenants",
     request_body = TenantDelete,
     responses(
-        (status = 200, description = "Deleted", body = crate::openapi::EmptyOut),
-        (status = 400, description = "A configuration uses the tenant", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such tenant", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Invalid body", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid bearer", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Missing scope `admin`", body = crate::openapi::ErrorBody),
+        (status = 200, description = "Deleted", body = EmptyOut),
+        (status = 400, description = "A configuration uses the tenant", body = crate::error::ErrorBody),
+        (status = 404, description = "No such tenant", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid body", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["admin"]))
 )]
 /// `DELETE /api/settings/tenants` `{"name"}` (admin); refused while a configuration uses it.
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Caller<Admin>,
     Json(body): Json<TenantDelete>,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Scope::Admin)?;
+) -> Result<Json<EmptyOut>, ApiError> {
     state
         .run(move |store| store.delete_tenant(&body.name))
         .await
@@ -276,5 +277,5 @@ pub(crate) async fn delete(
             ApiError::Unprocessable(m) => ApiError::BadRequest(m),
             other => other,
         })?;
-    Ok(Json(json!({})))
+    Ok(Json(EmptyOut {}))
 }

@@ -8,7 +8,7 @@ use cte_core::indicator::{Destination, Indicator, IndicatorKind, Severity, Sourc
 use cte_core::reconcile::TagStrategy;
 use cte_core::time::{format_datetime, parse_datetime, DateTimeText};
 use cte_engine::RawIndicator;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
@@ -111,12 +111,12 @@ pub(crate) fn value_of(v: &Value) -> String {
 
 /// CE's `IndicatorOutWithSources` documents, written as JSON text straight from the core type
 /// (see [`write_indicator`]). One document answers an edit; a list answers pages and ingests.
-pub(crate) struct IndicatorOut(pub(crate) Indicator);
+pub(crate) struct IndicatorDocument(pub(crate) Indicator);
 
-/// A JSON array of [`IndicatorOut`] documents.
-pub(crate) struct IndicatorsOut(pub(crate) Vec<Indicator>);
+/// A JSON array of [`IndicatorDocument`]s.
+pub(crate) struct IndicatorDocuments(pub(crate) Vec<Indicator>);
 
-impl IntoResponse for IndicatorOut {
+impl IntoResponse for IndicatorDocument {
     fn into_response(self) -> Response {
         let mut out = Vec::with_capacity(1024);
         write_indicator(&mut out, &self.0);
@@ -124,10 +124,130 @@ impl IntoResponse for IndicatorOut {
     }
 }
 
-impl IntoResponse for IndicatorsOut {
+impl IntoResponse for IndicatorDocuments {
     fn into_response(self) -> Response {
         json_response(indicators_json(&self.0))
     }
+}
+
+/// CE's `IndicatorOutWithSources`; top-level per-source fields are the first source's.
+///
+/// The schema of the documents [`write_indicator`] writes: nothing builds this type, nor
+/// [`SourceOut`] and [`DestinationOut`]. The writer is held to them by the API test that
+/// validates the real answers of every route against `/api/openapi.json`
+/// (`tests/api/schema.rs`), so a field the writer adds, drops, renames or retypes fails there.
+/// Change the writer and these types together.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct IndicatorOut {
+    value: String,
+    #[serde(rename = "type")]
+    kind: String,
+    test: bool,
+    safe: bool,
+    active: bool,
+    internal_hits: u64,
+    external_hits: u64,
+    expires_at: Option<String>,
+    source: Option<String>,
+    shared_with: Vec<String>,
+    tags: Vec<String>,
+    first_seen: Option<String>,
+    last_seen: Option<String>,
+    reputation: Option<u8>,
+    severity: Option<String>,
+    comments: String,
+    extended_information: String,
+    sources: Vec<SourceOut>,
+}
+
+/// One source's record of an indicator.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SourceOut {
+    internal_hits: u64,
+    external_hits: u64,
+    /// Configuration name.
+    source: String,
+    tags: Vec<String>,
+    first_seen: String,
+    last_seen: String,
+    reputation: u8,
+    severity: String,
+    destinations: Vec<DestinationOut>,
+    comments: String,
+    extended_information: String,
+    retracted: bool,
+    retraction_destinations: Vec<DestinationOut>,
+}
+
+/// A destination a source record is shared with.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct DestinationOut {
+    /// Destination configuration.
+    name: String,
+    /// `pending`, `shared`, `failed`, ...
+    status: String,
+    /// Why sharing failed or the indicator was cut, when it was; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    reason: Option<String>,
+}
+
+/// The answer of `GET /api/cte/indicators/`: a page of documents, or `{"count": n}` with
+/// `aggregate=true`. Only a schema: the handler answers [`IndicatorDocuments`] or `CountOut`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub(crate) enum IndicatorListOut {
+    /// A page.
+    Page(Vec<IndicatorOut>),
+    /// With `aggregate=true`.
+    Count(CountOut),
+}
+
+/// The answer of `PATCH /api/cte/indicators/`: the edited document, or `true` for a retraction
+/// update (as CE). Only a schema: the handler answers [`IndicatorDocument`] or `true`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub(crate) enum IndicatorPatchOut {
+    /// An edit.
+    Edited(Box<IndicatorOut>),
+    /// A retraction update.
+    Retraction(bool),
+}
+
+/// `{"count": n}`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CountOut {
+    pub(crate) count: u64,
+}
+
+/// `{"updated": n}`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct UpdatedOut {
+    pub(crate) updated: u64,
+}
+
+/// `{"deleted": n}`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct DeletedOut {
+    pub(crate) deleted: u64,
+}
+
+/// `{}`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct EmptyOut {}
+
+/// `{"success": true}`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SuccessOut {
+    success: bool,
+}
+
+impl SuccessOut {
+    pub(crate) const YES: SuccessOut = SuccessOut { success: true };
 }
 
 /// A JSON array of documents (see [`write_indicator`]).
@@ -359,30 +479,87 @@ impl ConfigurationIn {
     }
 }
 
-fn unit_name(u: IntervalUnit) -> Value {
-    serde_json::to_value(u).unwrap_or(Value::Null)
+/// A plugin configuration as listed; `parameters` only for callers with `cte_write` (as CE).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ConfigurationOut {
+    name: String,
+    /// `api_sources` or `netskope`.
+    plugin: &'static str,
+    active: bool,
+    tenant: Option<String>,
+    ssl_validation: bool,
+    poll_interval: u64,
+    #[schema(value_type = String, example = "minutes")]
+    poll_interval_unit: IntervalUnit,
+    reputation: u8,
+    age_after_days: u32,
+    /// The plugin's parameters; `{}` for a caller without `cte_write`.
+    #[schema(value_type = Object)]
+    parameters: Value,
+    #[schema(value_type = String, example = "append")]
+    tags_aggregate_strategy: TagStrategy,
+    created_at: String,
+    last_run_at: LastRunAt,
+    last_run_success: LastRunSuccess,
+    last_run_message: LastRunMessage,
 }
 
-/// A configuration as listed; `parameters` only for callers with `cte_write` (as CE).
-pub(crate) fn configuration_out(c: &Configuration, with_parameters: bool) -> Value {
-    let t = |x: Option<DateTime<Utc>>| x.map(format_datetime);
-    json!({
-        "name": c.name,
-        "plugin": c.plugin.id(),
-        "active": c.active,
-        "tenant": c.tenant,
-        "sslValidation": c.ssl_validation,
-        "pollInterval": c.poll_interval,
-        "pollIntervalUnit": unit_name(c.poll_interval_unit),
-        "reputation": c.reputation,
-        "ageAfterDays": c.age_after_days,
-        "parameters": if with_parameters { c.parameters.clone() } else { json!({}) },
-        "tagsAggregateStrategy": c.tags_aggregate_strategy,
-        "createdAt": format_datetime(c.created_at),
-        "lastRunAt": {"pull": t(c.pull.last_run_at), "share": t(c.share.last_run_at)},
-        "lastRunSuccess": {"pull": c.pull.last_run_success, "share": c.share.last_run_success},
-        "lastRunMessage": {"pull": c.pull.message, "share": c.share.message},
-    })
+/// When the last pull and the last share ran; `null` before the first.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct LastRunAt {
+    pull: Option<String>,
+    share: Option<String>,
+}
+
+/// Whether the last pull and the last share succeeded; `null` before the first.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct LastRunSuccess {
+    pull: Option<bool>,
+    share: Option<bool>,
+}
+
+/// What the last pull and the last share reported; `null` before the first.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct LastRunMessage {
+    pull: Option<String>,
+    share: Option<String>,
+}
+
+impl ConfigurationOut {
+    pub(crate) fn new(c: &Configuration, with_parameters: bool) -> ConfigurationOut {
+        let t = |x: Option<DateTime<Utc>>| x.map(format_datetime);
+        ConfigurationOut {
+            name: c.name.clone(),
+            plugin: c.plugin.id(),
+            active: c.active,
+            tenant: c.tenant.clone(),
+            ssl_validation: c.ssl_validation,
+            poll_interval: c.poll_interval,
+            poll_interval_unit: c.poll_interval_unit,
+            reputation: c.reputation,
+            age_after_days: c.age_after_days,
+            parameters: if with_parameters {
+                c.parameters.clone()
+            } else {
+                json!({})
+            },
+            tags_aggregate_strategy: c.tags_aggregate_strategy,
+            created_at: format_datetime(c.created_at),
+            last_run_at: LastRunAt {
+                pull: t(c.pull.last_run_at),
+                share: t(c.share.last_run_at),
+            },
+            last_run_success: LastRunSuccess {
+                pull: c.pull.last_run_success,
+                share: c.share.last_run_success,
+            },
+            last_run_message: LastRunMessage {
+                pull: c.pull.message.clone(),
+                share: c.share.message.clone(),
+            },
+        }
+    }
 }
 
 #[cfg(test)]

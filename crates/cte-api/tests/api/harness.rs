@@ -164,7 +164,8 @@ impl TestApp {
         (status, text)
     }
 
-    async fn call_with_headers(
+    /// Sends `req` and returns its status, headers and raw body text, without checks.
+    pub async fn call_with_headers(
         &self,
         req: Request<Body>,
     ) -> (StatusCode, axum::http::HeaderMap, String) {

@@ -106,7 +106,7 @@ async fn seed_example_patch_reputation_5_to_7() {
     patch["tags"] = json!([]);
     patch["extendedInformation"] = json!("HTTP://123.com");
     let (s, body) = app.patch(&app.admin, IND, patch).await;
-    assert_eq!(s, StatusCode::CREATED, "{body}");
+    assert_eq!(s, StatusCode::OK, "{body}");
     // The edit replaces the fields it carries; `tags: []` keeps the tags (the source's strategy is
     // `append`, as in CE); an edit is not a sighting, so no hit is counted (CE counts one).
     let want = seed_stored(&value, 7, "HTTP://123.com", 1);
@@ -434,7 +434,7 @@ async fn patch_edits_an_existing_indicator_through_any_spelling() {
             json!({"value": SHA.to_uppercase(), "type": "sha256", "source": "DW", "severity": "high", "comments": "edited"}),
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{body}");
+    assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(body["value"], SHA);
     assert_eq!(body["severity"], "high");
     assert_eq!(body["comments"], "edited");
@@ -516,7 +516,7 @@ async fn retraction_sets_and_clears_the_source_flag() {
             json!({"value": SHA.to_uppercase(), "source": "B", "retracted": true}),
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v, json!(true));
     let ind = app.indicator(SHA).await.unwrap();
     assert_eq!(ind["sources"][0]["retracted"], false);
@@ -529,7 +529,7 @@ async fn retraction_sets_and_clears_the_source_flag() {
             json!({"value": SHA, "source": "B", "retracted": false}),
         )
         .await;
-    assert_eq!((s, v), (StatusCode::CREATED, json!(true)));
+    assert_eq!((s, v), (StatusCode::OK, json!(true)));
     let ind = app.indicator(SHA).await.unwrap();
     assert_eq!(ind["sources"][1]["retracted"], false);
 
@@ -894,7 +894,7 @@ async fn locators_find_an_ioc_by_any_spelling_ingest_accepts() {
             json!({"value": "evil.example.com.", "source": "A", "retracted": true}),
         )
         .await;
-    assert_eq!((s, v), (StatusCode::CREATED, json!(true)));
+    assert_eq!((s, v), (StatusCode::OK, json!(true)));
     let stored = app.indicators().await;
     let dom = stored
         .as_array()

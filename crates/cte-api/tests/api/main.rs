@@ -10,6 +10,7 @@ mod harness;
 mod indicators;
 mod openapi;
 mod paging;
+mod schema;
 mod sharing;
 mod tags;
 mod tenants;
