@@ -173,17 +173,14 @@ fn open(db: &PathBuf) -> anyhow::Result<SqliteStore> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match ServerConfig::load(config_file(cli.config).as_deref(), &cli.flags) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("cte-server: {e}");
-            return ExitCode::from(2);
-        }
+    let config = match cte_process::start(
+        "cte-server",
+        || ServerConfig::load(config_file(cli.config).as_deref(), &cli.flags),
+        |c| (&c.log, c.log_format),
+    ) {
+        Ok(config) => config,
+        Err(code) => return code,
     };
-    if let Err(e) = cte_process::init_logging(&config.log, config.log_format) {
-        eprintln!("cte-server: {e}");
-        return ExitCode::from(2);
-    }
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&config),
         Command::Token { action } => token(&config.db, action),

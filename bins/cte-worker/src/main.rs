@@ -168,17 +168,15 @@ fn main() -> ExitCode {
     if let Command::Run { age_every_hours } = &cli.command {
         cli.flags.age_every_hours = *age_every_hours;
     }
-    let config = match WorkerConfig::load(config_file(cli.config.take()).as_deref(), &cli.flags) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("cte-worker: {e}");
-            return ExitCode::from(2);
-        }
+    let file = config_file(cli.config.take());
+    let config = match cte_process::start(
+        "cte-worker",
+        || WorkerConfig::load(file.as_deref(), &cli.flags),
+        |c| (&c.log, c.log_format),
+    ) {
+        Ok(config) => config,
+        Err(code) => return code,
     };
-    if let Err(e) = cte_process::init_logging(&config.log, config.log_format) {
-        eprintln!("cte-worker: {e}");
-        return ExitCode::from(2);
-    }
     match run(cli.command, &config) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),

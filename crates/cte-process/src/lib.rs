@@ -41,6 +41,24 @@ pub fn init_logging(filter: &str, format: LogFormat) -> Result<(), config::Confi
     Ok(())
 }
 
+/// The start of a binary called `name`: its configuration from `load`, then logging set up as
+/// the configuration says (`log_of` gives the filter and the format). A failure of either is
+/// printed on standard error, prefixed by `name`, and comes back as exit code 2.
+pub fn start<C>(
+    name: &str,
+    load: impl FnOnce() -> Result<C, config::ConfigError>,
+    log_of: impl FnOnce(&C) -> (&str, LogFormat),
+) -> Result<C, std::process::ExitCode> {
+    let refuse = |e: config::ConfigError| {
+        eprintln!("{name}: {e}");
+        std::process::ExitCode::from(2)
+    };
+    let config = load().map_err(refuse)?;
+    let (filter, format) = log_of(&config);
+    init_logging(filter, format).map_err(refuse)?;
+    Ok(config)
+}
+
 /// A future that completes at the first SIGINT (Ctrl-C) or, on Unix, SIGTERM. The handlers are
 /// installed when this is called, not when the future is first polled, so a signal that arrives
 /// in between is not lost (nor does it kill the process). Call it inside a Tokio runtime.
