@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use cte_api::{AppState, ServeOptions};
+use cte_api::{AppState, Limits, ServeOptions};
 use cte_core::auth::Scope;
 use cte_process::config::{config_file, ConfigError};
 use cte_process::LogFormat;
@@ -66,6 +66,16 @@ struct ServerFlags {
     #[arg(long, global = true, value_name = "SECONDS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     shutdown_grace_seconds: Option<u64>,
+    /// Largest body of a POST of indicators, in MiB, 1..1024 (413 above) [key: max_body_mib;
+    /// env: CTE_MAX_BODY_MIB; default: 64].
+    #[arg(long, global = true, value_name = "MIB")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_body_mib: Option<u64>,
+    /// Most indicators in one POST, 1..1000000 (413 above) [key: max_batch; env: CTE_MAX_BATCH;
+    /// default: 100000].
+    #[arg(long, global = true, value_name = "COUNT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_batch: Option<u64>,
 }
 
 /// Every setting of `cte-server`, after layering (see `docs/OPERATIONS.md`).
@@ -78,6 +88,8 @@ struct ServerConfig {
     log_format: LogFormat,
     header_read_timeout_seconds: u64,
     shutdown_grace_seconds: u64,
+    max_body_mib: u64,
+    max_batch: u64,
 }
 
 impl Default for ServerConfig {
@@ -89,6 +101,8 @@ impl Default for ServerConfig {
             log_format: LogFormat::Text,
             header_read_timeout_seconds: 10,
             shutdown_grace_seconds: 30,
+            max_body_mib: 64,
+            max_batch: 100_000,
         }
     }
 }
@@ -108,6 +122,8 @@ impl ServerConfig {
                 config.shutdown_grace_seconds,
                 0..=3600,
             ),
+            ("max_body_mib", config.max_body_mib, 1..=1024),
+            ("max_batch", config.max_batch, 1..=1_000_000),
         ] {
             if !range.contains(&value) {
                 return Err(ConfigError::invalid(
@@ -117,6 +133,13 @@ impl ServerConfig {
             }
         }
         Ok(config)
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_body_bytes: (self.max_body_mib as usize) << 20,
+            max_batch: self.max_batch as usize,
+        }
     }
 
     fn serve_options(&self) -> ServeOptions {
@@ -286,7 +309,9 @@ fn serve(config: &ServerConfig) -> anyhow::Result<()> {
                 max_elapsed: std::time::Duration::from_secs(10),
             }),
         };
-        let state = AppState::new(Arc::new(store)).with_connector(Arc::new(connector));
+        let state = AppState::new(Arc::new(store))
+            .with_connector(Arc::new(connector))
+            .with_limits(config.limits());
         let options = config.serve_options();
         let shutdown = cte_process::shutdown_signal();
         cte_api::serve_router(listener, cte_api::router(state), options, shutdown).await?;

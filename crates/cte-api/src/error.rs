@@ -27,6 +27,8 @@ pub enum ApiError {
     NotFound(String),
     /// 405.
     MethodNotAllowed,
+    /// 413: the body, or the batch in it, is larger than the server accepts.
+    PayloadTooLarge(String),
     /// 422.
     Unprocessable(String),
     /// 422 listing each refused element of a batch.
@@ -80,6 +82,7 @@ impl IntoResponse for ApiError {
             ApiError::MethodNotAllowed => {
                 error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed".into())
             }
+            ApiError::PayloadTooLarge(d) => error(StatusCode::PAYLOAD_TOO_LARGE, d),
             ApiError::Unprocessable(d) => error(StatusCode::UNPROCESSABLE_ENTITY, d),
             ApiError::Rejected { detail, errors } => {
                 let errors = errors

@@ -22,14 +22,28 @@ pub(crate) struct Query<T>(pub T);
 
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> ApiError {
+        if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            return too_large();
+        }
         ApiError::Unprocessable(format!("Invalid request body: {}", r.body_text()))
     }
 }
 
 impl From<FormRejection> for ApiError {
     fn from(r: FormRejection) -> ApiError {
+        if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            return too_large();
+        }
         ApiError::Unprocessable(format!("Invalid form body: {}", r.body_text()))
     }
+}
+
+/// A body over the route's limit: the indicator batch routes take `max_body_mib` (64 MiB by
+/// default), every other route 2 MiB.
+pub(crate) fn too_large() -> ApiError {
+    ApiError::PayloadTooLarge(
+        "Request body too large for this route (indicator batches: the server's max_body_mib; other routes: 2 MiB).".into(),
+    )
 }
 
 /// FastAPI answers a query parameter of the wrong type (`limit=x`, `active=maybe`) with 422.

@@ -210,6 +210,7 @@ pub(crate) async fn list(
     request_body = Vec<crate::wire::IndicatorIn>,
     responses(
         (status = 201, description = "The stored indicators", body = Vec<IndicatorOut>),
+        (status = 413, description = "Body over the server's `max_body_mib` (64 MiB by default) or more indicators than its `max_batch` (100,000)", body = crate::error::ErrorBody),
         (status = 422, description = "Not an array, or elements refused (each listed in `errors`; nothing stored)", body = crate::error::RejectedBody),
     ),
     security(("bearer" = ["cte_write"]))
@@ -221,11 +222,19 @@ pub(crate) async fn upsert(
     _: Caller<CteWrite>,
     request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
-    let body = upsert_body(request).await?;
+    let limits = state.limits();
+    let body = upsert_body(request, limits.max_body_bytes).await?;
     let raws = match body {
         UpsertBody::Parsed(raws) => raws,
         UpsertBody::Value(body) => parse_elements(&state, body).await?,
     };
+    if raws.len() > limits.max_batch {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "At most {} indicators per request; this one has {}. Split it.",
+            limits.max_batch,
+            raws.len()
+        )));
+    }
     let now = state.now();
     let stored = state
         .run(move |store| ingest(store, raws, ReportKind::Api, now, true))
@@ -243,7 +252,10 @@ enum UpsertBody {
 
 /// Reads the body with the checks and rejections of `Json<Value>`, in its order: content type,
 /// then size, then syntax.
-async fn upsert_body(request: axum::extract::Request) -> Result<UpsertBody, ApiError> {
+async fn upsert_body(
+    request: axum::extract::Request,
+    max_bytes: usize,
+) -> Result<UpsertBody, ApiError> {
     use axum::extract::rejection::JsonRejection;
     use axum::extract::FromRequest;
     let mut probe = axum::extract::Request::new(axum::body::Body::empty());
@@ -253,9 +265,16 @@ async fn upsert_body(request: axum::extract::Request) -> Result<UpsertBody, ApiE
     {
         return Err(e.into());
     }
-    let bytes = axum::body::Bytes::from_request(request, &())
+    let bytes = axum::body::to_bytes(request.into_body(), max_bytes)
         .await
-        .map_err(JsonRejection::from)?;
+        .map_err(|e| {
+            let e = e.into_inner();
+            if e.is::<http_body_util::LengthLimitError>() {
+                crate::extract::too_large()
+            } else {
+                ApiError::BadRequest(format!("Cannot read the request body: {e}"))
+            }
+        })?;
     if let Ok(items) = serde_json::from_slice::<Vec<IndicatorIn>>(&bytes) {
         if let Ok(raws) = items.into_iter().map(IndicatorIn::into_raw).collect() {
             return Ok(UpsertBody::Parsed(raws));

@@ -35,9 +35,25 @@ pub use serve::{serve_router, ServeOptions};
 /// Where handlers get the time from; tests pass a fixed clock.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
-/// Largest request body of the indicator routes. axum's default of 2 MB refuses a POST of 10,000
-/// IoCs (about 3.5 MB), a batch size CE's feeds use (`RETRACTION_IOC_BATCH_SIZE`, share batches).
-const INDICATORS_BODY_LIMIT: usize = 64 * 1024 * 1024;
+/// Limits on what one request may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest body of `POST /api/cte/indicators/` in bytes (413 above). axum's default of 2 MB
+    /// refuses a POST of 10,000 IoCs (about 3.5 MB), a batch size CE's feeds use
+    /// (`RETRACTION_IOC_BATCH_SIZE`, share batches); every other route keeps that default.
+    pub max_body_bytes: usize,
+    /// Most indicators in one POST (413 above).
+    pub max_batch: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 64 * 1024 * 1024,
+            max_batch: 100_000,
+        }
+    }
+}
 
 /// Shared state of the API.
 #[derive(Clone)]
@@ -45,6 +61,7 @@ pub struct AppState {
     store: Arc<dyn Store>,
     clock: Clock,
     connector: Option<Arc<dyn TenantConnector>>,
+    limits: Limits,
 }
 
 impl AppState {
@@ -59,7 +76,18 @@ impl AppState {
             store,
             clock,
             connector: None,
+            limits: Limits::default(),
         }
+    }
+
+    /// The same state with other request limits.
+    pub fn with_limits(mut self, limits: Limits) -> AppState {
+        self.limits = limits;
+        self
+    }
+
+    pub(crate) fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// Lets the API reach Netskope tenants (to check tokens and configurations on save).
@@ -185,12 +213,13 @@ fn route_table() -> Vec<(Method, &'static str, Handler)> {
         (
             Method::POST,
             "/api/cte/indicators/",
-            post(indicators::upsert).layer(DefaultBodyLimit::max(INDICATORS_BODY_LIMIT)),
+            // The handler reads the body itself, up to `Limits::max_body_bytes`.
+            post(indicators::upsert).layer(DefaultBodyLimit::disable()),
         ),
         (
             Method::PATCH,
             "/api/cte/indicators/",
-            patch(indicators::update).layer(DefaultBodyLimit::max(INDICATORS_BODY_LIMIT)),
+            patch(indicators::update),
         ),
         (
             Method::PATCH,

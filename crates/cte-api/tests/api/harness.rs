@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use cte_api::{router, AppState, Clock};
+use cte_api::{router, AppState, Clock, Limits};
 use cte_core::auth::Scope;
 use cte_core::store::Store;
 use cte_core::tenant_config::{NetskopeTenant, TenantConnector};
@@ -50,22 +50,27 @@ pub struct TestApp {
 impl TestApp {
     /// A fresh app at `t0()` with one admin token logged in.
     pub async fn new() -> TestApp {
-        TestApp::build(None).await
+        TestApp::build(None, Limits::default()).await
     }
 
     /// Like [`TestApp::new`], with a tenant connector so that tenants and Netskope
     /// configurations are checked against a (simulated) tenant on save.
     pub async fn with_connector(connector: Arc<dyn TenantConnector>) -> TestApp {
-        TestApp::build(Some(connector)).await
+        TestApp::build(Some(connector), Limits::default()).await
     }
 
-    async fn build(connector: Option<Arc<dyn TenantConnector>>) -> TestApp {
+    /// Like [`TestApp::new`], with other request limits.
+    pub async fn with_limits(limits: Limits) -> TestApp {
+        TestApp::build(None, limits).await
+    }
+
+    async fn build(connector: Option<Arc<dyn TenantConnector>>, limits: Limits) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Arc::new(SqliteStore::open(dir.path().join("cte.db")).expect("open store"));
         let clock = Arc::new(Mutex::new(t0()));
         let c = clock.clone();
         let clock_fn: Clock = Arc::new(move || *c.lock().unwrap());
-        let mut state = AppState::with_clock(store.clone(), clock_fn);
+        let mut state = AppState::with_clock(store.clone(), clock_fn).with_limits(limits);
         if let Some(c) = connector {
             state = state.with_connector(c);
         }

@@ -1011,3 +1011,47 @@ async fn futures_join_all<F: std::future::Future>(futs: Vec<F>) -> Vec<F::Output
     .await;
     out.into_iter().map(Option::unwrap).collect()
 }
+
+#[tokio::test]
+async fn a_body_or_batch_over_the_limits_is_413_and_stores_nothing() {
+    let app = TestApp::with_limits(cte_api::Limits {
+        max_body_bytes: 4096,
+        max_batch: 3,
+    })
+    .await;
+    app.source("DW", json!({})).await;
+    let four: Vec<Value> = (0..4)
+        .map(|i| json!({"value": format!("h{i}.example"), "type": "domain", "source": "DW"}))
+        .collect();
+    let (s, body) = app.post(&app.admin, IND, json!(four)).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(
+        body["detail"],
+        "At most 3 indicators per request; this one has 4. Split it."
+    );
+    let big: Vec<Value> = (0..3)
+        .map(|i| {
+            json!({"value": format!("h{i}.example"), "type": "domain", "source": "DW",
+                        "comments": "x".repeat(2000)})
+        })
+        .collect();
+    let (s, body) = app.post(&app.admin, IND, json!(big)).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("too large"),
+        "{body}"
+    );
+    assert_eq!(app.indicators().await, json!([]));
+    // Within both limits it goes through.
+    let (s, body) = app.post(&app.admin, IND, json!(&four[..3])).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    // Other routes keep the 2 MiB default, with the same answer.
+    let (s, body) = app
+        .post(
+            &app.admin,
+            "/api/cte/tags",
+            json!({"name": "x".repeat(3 << 20), "color": "#000000"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+}

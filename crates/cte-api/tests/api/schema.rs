@@ -639,6 +639,15 @@ async fn every_answer_of_every_route_matches_the_document() {
         S::UNPROCESSABLE_ENTITY,
     )
     .await;
+    // One byte over the default 64 MiB.
+    c.send(
+        Who::Documented,
+        Method::POST,
+        ind,
+        Payload::Raw("application/json", " ".repeat((64 << 20) + 1)),
+        S::PAYLOAD_TOO_LARGE,
+    )
+    .await;
     let edit = json!({"value": SHA.to_uppercase(), "type": "sha256", "source": "DW",
                       "reputation": 7, "comments": "edited"});
     let edited = c.json(Method::PATCH, ind, edit.clone(), S::OK).await;
