@@ -10,6 +10,7 @@ mod configurations;
 mod dashboards;
 mod error;
 mod extract;
+mod health;
 mod indicators;
 mod openapi;
 mod serve;
@@ -241,6 +242,7 @@ fn route_table() -> Vec<(Method, &'static str, Handler)> {
             "/api/cte/dashboard/pull",
             get(dashboards::pull),
         ),
+        (Method::GET, "/api/health", get(health::health)),
         (Method::GET, "/api/openapi.json", get(openapi::openapi_json)),
         (Method::GET, "/api/docs", get(openapi::docs)),
     ];

@@ -22,7 +22,8 @@ use utoipa::{Modify, OpenApi, PartialSchema};
 
 use crate::error::ErrorBody;
 use crate::{
-    auth, business_rules, configurations, dashboards, indicators, sharing, tags, tenants, ALIASES,
+    auth, business_rules, configurations, dashboards, health, indicators, sharing, tags, tenants,
+    ALIASES,
 };
 
 struct BearerAuth;
@@ -146,6 +147,7 @@ impl Modify for AuthResponses {
         indicators::bulk_delete,
         dashboards::dashboards,
         dashboards::pull,
+        health::health,
         openapi_json,
         docs,
     ),

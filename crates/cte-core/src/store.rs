@@ -53,9 +53,23 @@ pub enum RunKind {
     Share,
 }
 
+/// What the store can tell about itself, for health checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreHealth {
+    /// The schema version the database is at.
+    pub schema_version: u32,
+    /// The newest schema version this build knows; a database at a newer one was migrated by a
+    /// newer program.
+    pub schema_latest: u32,
+}
+
 /// The storage port. Each method is one transaction. Implementations are synchronous; async
 /// callers run them on a blocking thread.
 pub trait Store: Send + Sync {
+    /// Reads the schema version in one round trip to the database: an error means the database
+    /// cannot be reached.
+    fn health(&self) -> StoreResult<StoreHealth>;
+
     /// Global CTE settings.
     fn settings(&self) -> StoreResult<CteSettings>;
     /// Replaces the global CTE settings.

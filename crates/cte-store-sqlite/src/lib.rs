@@ -8,6 +8,7 @@ mod backup;
 mod dashboard;
 mod error;
 mod filter_sql;
+mod health;
 mod indicators;
 mod migrate;
 mod paging;

@@ -15,6 +15,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_value_keys.sql"),
 ];
 
+/// The schema version this build migrates to.
+pub(crate) const LATEST: u32 = MIGRATIONS.len() as u32;
+
 /// Brings the schema of `conn` up to date. A shipped migration file is never edited; changes come
 /// as new files.
 ///
@@ -31,7 +34,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), SqliteError> {
 fn apply(conn: &mut Connection) -> Result<(), SqliteError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let found: u32 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    let latest = MIGRATIONS.len() as u32;
+    let latest = LATEST;
     if found > latest {
         return Err(SqliteError::SchemaTooNew { found, latest });
     }

@@ -489,6 +489,10 @@ fn save_checkpoint(tx: &rusqlite::Transaction<'_>, c: &PullCheckpoint) -> StoreR
 }
 
 impl Store for SqliteStore {
+    fn health(&self) -> StoreResult<cte_core::store::StoreHealth> {
+        crate::health::health(&self.path)
+    }
+
     fn settings(&self) -> StoreResult<CteSettings> {
         self.read(indicators::read_settings)
     }

@@ -88,6 +88,11 @@ impl TestApp {
         app
     }
 
+    /// The database file under the API.
+    pub fn db_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("cte.db")
+    }
+
     /// The store under the API, for setup the API cannot do offline (tenants checked live).
     pub fn store(&self) -> &SqliteStore {
         &self.store

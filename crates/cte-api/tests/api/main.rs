@@ -7,6 +7,7 @@ mod configurations;
 mod dashboards;
 mod filters;
 mod harness;
+mod health;
 mod indicators;
 mod openapi;
 mod paging;

@@ -849,11 +849,20 @@ async fn every_answer_of_every_route_matches_the_document() {
         .await;
     c.get("/api/cte/dashboard/pull", S::OK).await;
 
-    // The documentation itself.
+    // The documentation itself, and health.
     c.get("/api/openapi.json", S::OK).await;
     c.get("/api/docs", S::OK).await;
+    c.get("/api/health", S::OK).await;
 
     c.refuse_every_authenticated_route().await;
+    // Last, as it ends the database: health once the file is no database any more.
+    let db = app.db_path();
+    let len = std::fs::metadata(&db).unwrap().len() as usize;
+    std::fs::write(&db, vec![0x5a; len]).unwrap();
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::write(std::path::PathBuf::from(wal), b"").unwrap();
+    c.get("/api/health", S::SERVICE_UNAVAILABLE).await;
     c.assert_complete();
     assert!(c.validated > 150, "only {} bodies validated", c.validated);
 }

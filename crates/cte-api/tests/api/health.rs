@@ -1,0 +1,60 @@
+//! `GET /api/health`: no bearer needed; the schema and the workers' last run while the database
+//! answers, 503 `down` once it does not.
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::harness::TestApp;
+
+#[tokio::test]
+async fn health_says_ok_with_the_schema_then_down_when_the_database_is_gone() {
+    let app = TestApp::new().await;
+    let (s, body) = app.get("", "/api/health").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["database"]["reachable"], true);
+    assert_eq!(
+        body["database"]["schemaVersion"],
+        body["database"]["schemaLatest"]
+    );
+    assert!(
+        body["database"]["schemaLatest"].as_u64().unwrap() >= 8,
+        "{body}"
+    );
+    assert_eq!(body["worker"], json!({"lastSeenAt": null}));
+
+    // A worker's run shows as its last sighting.
+    app.source("DW", json!({})).await;
+    cte_core::store::Store::record_run(
+        app.store(),
+        "DW",
+        cte_core::store::RunKind::Pull,
+        &cte_core::config::RunStatus {
+            last_run_at: Some(app.now()),
+            last_run_success: Some(true),
+            message: None,
+        },
+    )
+    .unwrap();
+    let (_, body) = app.get("", "/api/health").await;
+    assert_eq!(body["worker"]["lastSeenAt"], crate::harness::fmt(app.now()));
+
+    // The file is no database any more: reads fail, and the answer says so without the cause.
+    let db = app.db_path();
+    let len = std::fs::metadata(&db).unwrap().len() as usize;
+    std::fs::write(&db, vec![0x5a; len]).unwrap();
+    // (The -shm file is mapped into the server's memory: truncating it would crash the test.)
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    let _ = std::fs::write(std::path::PathBuf::from(wal), b"");
+    // (Through the raw call: the harness refuses every other 5xx.)
+    let req = axum::http::Request::get("/api/health")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let (s, text) = app.call_text(req).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{text}");
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["status"], "down");
+    assert_eq!(body["database"]["reachable"], false);
+    assert!(body["database"].get("schemaVersion").is_none(), "{body}");
+}
