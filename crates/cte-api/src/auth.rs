@@ -79,6 +79,9 @@ impl<S: RequiredScope> FromRequestParts<AppState> for Caller<S> {
         let grant = state
             .run(move |store| tokens::authorize(store, &token, now))
             .await?;
+        if let Some(slot) = parts.extensions.get::<crate::observe::ClientId>() {
+            slot.set(&grant.client_id);
+        }
         if !grant.scopes.contains(&S::SCOPE) {
             return Err(ApiError::Forbidden("Not enough permissions.".into()));
         }

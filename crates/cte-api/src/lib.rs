@@ -12,6 +12,7 @@ mod error;
 mod extract;
 mod health;
 mod indicators;
+mod observe;
 mod openapi;
 mod serve;
 mod sharing;
@@ -63,6 +64,7 @@ pub struct AppState {
     clock: Clock,
     connector: Option<Arc<dyn TenantConnector>>,
     limits: Limits,
+    metrics: Arc<observe::Metrics>,
 }
 
 impl AppState {
@@ -78,6 +80,7 @@ impl AppState {
             clock,
             connector: None,
             limits: Limits::default(),
+            metrics: Arc::default(),
         }
     }
 
@@ -89,6 +92,10 @@ impl AppState {
 
     pub(crate) fn limits(&self) -> Limits {
         self.limits
+    }
+
+    pub(crate) fn metrics(&self) -> &observe::Metrics {
+        &self.metrics
     }
 
     /// Lets the API reach Netskope tenants (to check tokens and configurations on save).
@@ -243,6 +250,7 @@ fn route_table() -> Vec<(Method, &'static str, Handler)> {
             get(dashboards::pull),
         ),
         (Method::GET, "/api/health", get(health::health)),
+        (Method::GET, "/metrics", get(observe::metrics)),
         (Method::GET, "/api/openapi.json", get(openapi::openapi_json)),
         (Method::GET, "/api/docs", get(openapi::docs)),
     ];
@@ -273,6 +281,11 @@ pub fn router(state: AppState) -> Router {
         .fold(Router::new(), |r, (_, path, handler)| {
             r.route(path, handler)
         })
+        // Every matched route is counted, timed and logged (`observe.rs`).
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe,
+        ))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)

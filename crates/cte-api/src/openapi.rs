@@ -22,8 +22,8 @@ use utoipa::{Modify, OpenApi, PartialSchema};
 
 use crate::error::ErrorBody;
 use crate::{
-    auth, business_rules, configurations, dashboards, health, indicators, sharing, tags, tenants,
-    ALIASES,
+    auth, business_rules, configurations, dashboards, health, indicators, observe, sharing, tags,
+    tenants, ALIASES,
 };
 
 struct BearerAuth;
@@ -148,6 +148,7 @@ impl Modify for AuthResponses {
         dashboards::dashboards,
         dashboards::pull,
         health::health,
+        observe::metrics,
         openapi_json,
         docs,
     ),

@@ -58,3 +58,38 @@ async fn health_says_ok_with_the_schema_then_down_when_the_database_is_gone() {
     assert_eq!(body["database"]["reachable"], false);
     assert!(body["database"].get("schemaVersion").is_none(), "{body}");
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status_and_indicators_by_type() {
+    let app = TestApp::new().await;
+    app.source("DW", json!({})).await;
+    app.ingest(json!([
+        {"value": "a.example", "type": "domain", "source": "DW"},
+        {"value": "b.example", "type": "domain", "source": "DW", "expiresAt": "2020-01-01T00:00:00Z"},
+        {"value": "0123456789abcdef0123456789abcdef", "type": "md5", "source": "DW"},
+    ]))
+    .await;
+    for _ in 0..2 {
+        let (s, _) = app.get(&app.admin, "/api/cte/indicators/?limit=10").await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let (s, _) = app.get(&app.admin, "/api/cte/indicators/?limit=1000").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let req = axum::http::Request::get("/metrics")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let (s, text) = app.call_text(req).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    for line in [
+        r#"cte_http_requests_total{method="GET",route="/api/cte/indicators/",status="200"} 2"#,
+        r#"cte_http_requests_total{method="GET",route="/api/cte/indicators/",status="400"} 1"#,
+        r#"cte_http_requests_total{method="POST",route="/api/cte/indicators/",status="201"} 1"#,
+        r#"cte_http_request_duration_seconds_count{method="GET",route="/api/cte/indicators/"} 3"#,
+        r#"cte_indicators{type="domain",active="true"} 1"#,
+        r#"cte_indicators{type="domain",active="false"} 1"#,
+        r#"cte_indicators{type="md5",active="true"} 1"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "no line {line} in\n{text}");
+    }
+    assert!(text.ends_with("# EOF\n"), "{text}");
+}

@@ -853,6 +853,7 @@ async fn every_answer_of_every_route_matches_the_document() {
     c.get("/api/openapi.json", S::OK).await;
     c.get("/api/docs", S::OK).await;
     c.get("/api/health", S::OK).await;
+    c.get("/metrics", S::OK).await;
 
     c.refuse_every_authenticated_route().await;
     // Last, as it ends the database: health once the file is no database any more.
