@@ -76,6 +76,12 @@ struct ServerFlags {
     #[arg(long, global = true, value_name = "COUNT")]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_batch: Option<u64>,
+    /// Requests per minute a token may make to routes that need `cte_write` or `admin`, in
+    /// bursts of as many; 0 for no budget, at most 1000000 [key: write_budget_per_minute; env:
+    /// CTE_WRITE_BUDGET_PER_MINUTE; default: 1200].
+    #[arg(long, global = true, value_name = "COUNT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    write_budget_per_minute: Option<u64>,
 }
 
 /// Every setting of `cte-server`, after layering (see `docs/OPERATIONS.md`).
@@ -90,6 +96,7 @@ struct ServerConfig {
     shutdown_grace_seconds: u64,
     max_body_mib: u64,
     max_batch: u64,
+    write_budget_per_minute: u64,
 }
 
 impl Default for ServerConfig {
@@ -103,6 +110,7 @@ impl Default for ServerConfig {
             shutdown_grace_seconds: 30,
             max_body_mib: 64,
             max_batch: 100_000,
+            write_budget_per_minute: 1_200,
         }
     }
 }
@@ -124,6 +132,11 @@ impl ServerConfig {
             ),
             ("max_body_mib", config.max_body_mib, 1..=1024),
             ("max_batch", config.max_batch, 1..=1_000_000),
+            (
+                "write_budget_per_minute",
+                config.write_budget_per_minute,
+                0..=1_000_000,
+            ),
         ] {
             if !range.contains(&value) {
                 return Err(ConfigError::invalid(
@@ -139,6 +152,7 @@ impl ServerConfig {
         Limits {
             max_body_bytes: (self.max_body_mib as usize) << 20,
             max_batch: self.max_batch as usize,
+            write_budget_per_minute: self.write_budget_per_minute as u32,
         }
     }
 

@@ -85,6 +85,12 @@ impl<S: RequiredScope> FromRequestParts<AppState> for Caller<S> {
         if !grant.scopes.contains(&S::SCOPE) {
             return Err(ApiError::Forbidden("Not enough permissions.".into()));
         }
+        if S::SCOPE != Scope::CteRead {
+            let per_minute = state.limits().write_budget_per_minute;
+            state
+                .budgets()
+                .take(&grant.client_id, per_minute, state.now())?;
+        }
         Ok(Caller {
             grant,
             scope: PhantomData,
@@ -294,4 +300,50 @@ pub(crate) async fn delete_token(
         )));
     }
     Ok(Json(EmptyOut {}))
+}
+
+/// Each token's budget of write requests: a bucket of `per_minute` requests, refilled
+/// continuously at `per_minute` a minute (so bursts up to the budget go through, and a steady
+/// rate up to it forever).
+#[derive(Default)]
+pub(crate) struct Budgets(std::sync::Mutex<std::collections::HashMap<String, Bucket>>);
+
+struct Bucket {
+    left: f64,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Budgets {
+    /// Takes one request from `client_id`'s budget at `now`, or says when the next one may go.
+    pub(crate) fn take(
+        &self,
+        client_id: &str,
+        per_minute: u32,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), ApiError> {
+        if per_minute == 0 {
+            return Ok(());
+        }
+        let full = f64::from(per_minute);
+        let per_ms = full / 60_000.0;
+        let mut buckets = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let bucket = buckets.entry(client_id.to_string()).or_insert(Bucket {
+            left: full,
+            at: now,
+        });
+        let elapsed = (now - bucket.at).num_milliseconds().max(0) as f64;
+        bucket.left = (bucket.left + elapsed * per_ms).min(full);
+        bucket.at = now;
+        if bucket.left >= 1.0 {
+            bucket.left -= 1.0;
+            return Ok(());
+        }
+        let retry_after = ((1.0 - bucket.left) / per_ms / 1000.0).ceil().max(1.0) as u64;
+        Err(ApiError::TooManyRequests {
+            detail: format!(
+                "This token has used its budget of {per_minute} write requests a minute; retry in {retry_after} s."
+            ),
+            retry_after,
+        })
+    }
 }

@@ -29,6 +29,13 @@ pub enum ApiError {
     MethodNotAllowed,
     /// 413: the body, or the batch in it, is larger than the server accepts.
     PayloadTooLarge(String),
+    /// 429 with `Retry-After`: the token has used its write budget.
+    TooManyRequests {
+        /// What happened.
+        detail: String,
+        /// Whole seconds until the next request may go through.
+        retry_after: u64,
+    },
     /// 422.
     Unprocessable(String),
     /// 422 listing each refused element of a batch.
@@ -83,6 +90,17 @@ impl IntoResponse for ApiError {
                 error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed".into())
             }
             ApiError::PayloadTooLarge(d) => error(StatusCode::PAYLOAD_TOO_LARGE, d),
+            ApiError::TooManyRequests {
+                detail,
+                retry_after,
+            } => {
+                let mut resp = error(StatusCode::TOO_MANY_REQUESTS, detail);
+                resp.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(retry_after),
+                );
+                resp
+            }
             ApiError::Unprocessable(d) => error(StatusCode::UNPROCESSABLE_ENTITY, d),
             ApiError::Rejected { detail, errors } => {
                 let errors = errors

@@ -46,6 +46,9 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Most indicators in one POST (413 above).
     pub max_batch: usize,
+    /// Requests a token may make to write routes (`cte_write` and `admin` scopes) per minute,
+    /// in bursts of up to as many; more answer 429 with `Retry-After`. 0: no budget.
+    pub write_budget_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -53,6 +56,7 @@ impl Default for Limits {
         Limits {
             max_body_bytes: 64 * 1024 * 1024,
             max_batch: 100_000,
+            write_budget_per_minute: 1_200,
         }
     }
 }
@@ -65,6 +69,7 @@ pub struct AppState {
     connector: Option<Arc<dyn TenantConnector>>,
     limits: Limits,
     metrics: Arc<observe::Metrics>,
+    budgets: Arc<auth::Budgets>,
 }
 
 impl AppState {
@@ -81,6 +86,7 @@ impl AppState {
             connector: None,
             limits: Limits::default(),
             metrics: Arc::default(),
+            budgets: Arc::default(),
         }
     }
 
@@ -96,6 +102,10 @@ impl AppState {
 
     pub(crate) fn metrics(&self) -> &observe::Metrics {
         &self.metrics
+    }
+
+    pub(crate) fn budgets(&self) -> &auth::Budgets {
+        &self.budgets
     }
 
     /// Lets the API reach Netskope tenants (to check tokens and configurations on save).

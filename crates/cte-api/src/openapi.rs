@@ -83,9 +83,23 @@ impl AuthResponses {
         );
         let names: Vec<String> = scopes.iter().map(|s| format!("`{s}`")).collect();
         let forbidden = error(format!("Missing scope {}", names.join(", ")));
+        let writes = scopes.iter().any(|s| s != "cte_read");
         let responses = &mut op.responses.responses;
         responses.insert("401".into(), unauthorized.build().into());
         responses.insert("403".into(), forbidden.build().into());
+        if writes {
+            let budget = error(
+                "The token has used its budget of write requests a minute (the server's `write_budget_per_minute`)".into(),
+            )
+            .header(
+                "retry-after",
+                HeaderBuilder::new()
+                    .schema(u64::schema())
+                    .description(Some("Seconds until the next request may go through"))
+                    .build(),
+            );
+            responses.insert("429".into(), budget.build().into());
+        }
     }
 }
 

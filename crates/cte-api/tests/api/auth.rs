@@ -477,3 +477,43 @@ async fn ten_failures_lock_for_five_minutes() {
     app.advance(Duration::minutes(2));
     assert_eq!(app.auth(&creds_form(&c)).await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn each_token_has_a_write_budget_and_429_says_when_to_retry() {
+    let app = TestApp::with_limits(cte_api::Limits {
+        write_budget_per_minute: 3,
+        ..cte_api::Limits::default()
+    })
+    .await;
+    let writer = app.login_new(RW).await;
+    let tag = |n: u32| json!({"name": format!("t{n}"), "color": "#000000"});
+    for n in 0..3 {
+        let (s, body) = app.post(&writer, "/api/cte/tags", tag(n)).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+    }
+    let req = axum::http::Request::post("/api/cte/tags")
+        .header("authorization", format!("Bearer {writer}"))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(tag(3).to_string()))
+        .unwrap();
+    let (s, headers, text) = app.call_with_headers(req).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{text}");
+    assert_eq!(headers["retry-after"], "20", "3 a minute: one every 20 s");
+    assert!(
+        text.contains("budget of 3 write requests a minute"),
+        "{text}"
+    );
+    // Reads are not budgeted, other tokens have their own budget, and time refills it.
+    let (s, _) = app.get(&writer, "/api/cte/tags").await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, body) = app.post(&app.admin, "/api/cte/tags", tag(4)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    app.advance(chrono::Duration::seconds(20));
+    let (s, body) = app.post(&writer, "/api/cte/tags", tag(3)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(
+        cte_core::store::Store::tags(app.store()).unwrap().len(),
+        5,
+        "the refused write stored nothing"
+    );
+}

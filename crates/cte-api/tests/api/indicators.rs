@@ -1017,6 +1017,7 @@ async fn a_body_or_batch_over_the_limits_is_413_and_stores_nothing() {
     let app = TestApp::with_limits(cte_api::Limits {
         max_body_bytes: 4096,
         max_batch: 3,
+        ..cte_api::Limits::default()
     })
     .await;
     app.source("DW", json!({})).await;

@@ -313,6 +313,48 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Spends a fresh token's whole write budget, then sends every route that needs a write scope
+    /// with it: 429 with `Retry-After`, checked like any other answer.
+    async fn refuse_every_write_over_budget(&mut self) {
+        let spent = self.app.login_new(&Scope::ALL).await;
+        let budget = cte_api::Limits::default().write_budget_per_minute;
+        for _ in 0..budget {
+            let req = Request::builder()
+                .method(Method::POST)
+                .uri("/api/cte/tags")
+                .header(header::AUTHORIZATION, format!("Bearer {spent}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{}"))
+                .unwrap();
+            let (status, _, text) = self.app.call_with_headers(req).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+        }
+        let routes = self.routes.clone();
+        for (method, route) in routes {
+            let Some(scopes) = self.documented_scopes(&method, &route) else {
+                continue;
+            };
+            if scopes.iter().all(|s| *s == Scope::CteRead) {
+                continue;
+            }
+            let key = (method.to_string(), route.clone());
+            let sample = &self.samples[&key];
+            let (m, uri, payload) = (
+                sample.method.clone(),
+                sample.uri.clone(),
+                sample.payload.clone(),
+            );
+            self.send(
+                Who::Bearer(&spent),
+                m,
+                &uri,
+                payload,
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await;
+        }
+    }
+
     /// Every route answered, and every status its operation lists was seen on it (an alias may
     /// leave its errors to its canonical route).
     fn assert_complete(&self) {
@@ -856,6 +898,7 @@ async fn every_answer_of_every_route_matches_the_document() {
     c.get("/metrics", S::OK).await;
 
     c.refuse_every_authenticated_route().await;
+    c.refuse_every_write_over_budget().await;
     // Last, as it ends the database: health once the file is no database any more.
     let db = app.db_path();
     let len = std::fs::metadata(&db).unwrap().len() as usize;
