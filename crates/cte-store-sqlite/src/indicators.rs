@@ -16,7 +16,7 @@ use rusqlite::{params, CachedStatement, OptionalExtension, Transaction};
 use crate::error::{sql, SqliteError};
 use crate::filter_sql;
 use crate::rows::{ms, opt_ms, opt_time, time};
-use crate::value_key::{value_key, Tiers, INSERT_KEY, KEYED};
+use crate::value_key::{value_key, Tiers, KEYED};
 
 fn corrupt(msg: String) -> StoreError {
     StoreError::from(SqliteError::Corrupt(msg))
@@ -563,7 +563,6 @@ fn mark_pending(record: &mut SourceRecord, destinations: &[String]) {
 /// The statements an ingest batch writes with, prepared once for the batch.
 struct Writes<'tx> {
     insert_head: CachedStatement<'tx>,
-    insert_key: CachedStatement<'tx>,
     update_head: CachedStatement<'tx>,
     insert_source: CachedStatement<'tx>,
     update_source: CachedStatement<'tx>,
@@ -571,7 +570,7 @@ struct Writes<'tx> {
     delete_tags: CachedStatement<'tx>,
     insert_tag: CachedStatement<'tx>,
     insert_pending: CachedStatement<'tx>,
-    /// Whether [`Writes::head`] inserted a row (and so a tier-1 key entry).
+    /// Whether [`Writes::head`] inserted a row (and so, by trigger, a tier-1 key entry).
     inserted: bool,
 }
 
@@ -579,11 +578,14 @@ impl<'tx> Writes<'tx> {
     fn prepare(tx: &'tx Transaction<'_>) -> StoreResult<Writes<'tx>> {
         let p = |text: &str| tx.prepare_cached(text).map_err(sql);
         Ok(Writes {
+            // Triggers refuse a stored value and add the row's key entry (migration 0009). OR
+            // FAIL: an INSERT that fires a trigger and may ABORT (the default for its NOT NULL
+            // checks) keeps a statement journal, a copy of every page it changes; with FAIL it
+            // keeps none, and a single-row INSERT has nothing of its own to undo either way.
             insert_head: p(
-                "INSERT INTO indicators (value, type, test, safe, active, expires_at, internal_hits, external_hits, shared_with, value_key)
+                "INSERT OR FAIL INTO indicators (value, type, test, safe, active, expires_at, internal_hits, external_hits, shared_with, value_key)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?,
-            insert_key: p(INSERT_KEY)?,
             update_head: p(
                 "UPDATE indicators SET test = ?2, safe = ?3, active = ?4, expires_at = ?5,
                  internal_hits = ?6, external_hits = ?7, shared_with = ?8 WHERE id = ?1",
@@ -646,7 +648,6 @@ impl<'tx> Writes<'tx> {
                 Ok(id)
             }
             None => {
-                let key = value_key(&ind.value);
                 let id = self
                     .insert_head
                     .insert(params![
@@ -659,10 +660,9 @@ impl<'tx> Writes<'tx> {
                         ind.internal_hits as i64,
                         ind.external_hits as i64,
                         shared,
-                        key
+                        value_key(&ind.value)
                     ])
                     .map_err(sql)?;
-                self.insert_key.execute(params![key, id]).map_err(sql)?;
                 self.inserted = true;
                 Ok(id)
             }
