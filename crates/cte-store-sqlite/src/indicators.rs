@@ -14,9 +14,9 @@ use rusqlite::types::Value;
 use rusqlite::{params, CachedStatement, OptionalExtension, Transaction};
 
 use crate::error::{sql, SqliteError};
-use crate::filter_sql;
 use crate::rows::{ms, opt_ms, opt_time, time};
 use crate::value_key::{value_key, Tiers, KEYED};
+use crate::{fields, filter_sql};
 
 fn corrupt(msg: String) -> StoreError {
     StoreError::from(SqliteError::Corrupt(msg))
@@ -752,23 +752,11 @@ fn sort_sql(key: SortKey, ascending: bool) -> String {
     // Like MongoDB, an ascending sort on an array field uses each document's smallest element and a
     // descending sort its largest.
     let agg = if ascending { "MIN" } else { "MAX" };
-    let per_source = |col: &str| {
-        format!("(SELECT {agg}(s.{col}) FROM indicator_sources s WHERE s.indicator_id = i.id)")
-    };
-    let expr = match key {
-        SortKey::Value => "i.value".to_string(),
-        SortKey::Type => "i.type".to_string(),
-        SortKey::Test => "i.test".to_string(),
-        SortKey::Active => "i.active".to_string(),
-        SortKey::InternalHits => "i.internal_hits".to_string(),
-        SortKey::ExternalHits => "i.external_hits".to_string(),
-        SortKey::ExpiresAt => "i.expires_at".to_string(),
-        SortKey::Source => per_source("source"),
-        SortKey::Comments => per_source("comments"),
-        SortKey::Reputation => per_source("reputation"),
-        SortKey::FirstSeen => per_source("first_seen"),
-        SortKey::Severity => per_source("severity"),
-        SortKey::LastSeen => per_source("last_seen"),
+    let column = fields::column(key.field()).sql("s");
+    let expr = if key.field().is_per_source() {
+        format!("(SELECT {agg}({column}) FROM indicator_sources s WHERE s.indicator_id = i.id)")
+    } else {
+        column
     };
     let dir = if ascending { "ASC" } else { "DESC" };
     format!("{expr} {dir}, i.id {dir}")

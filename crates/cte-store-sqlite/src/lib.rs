@@ -6,6 +6,7 @@
 
 mod dashboard;
 mod error;
+mod fields;
 mod filter_sql;
 mod indicators;
 mod migrate;

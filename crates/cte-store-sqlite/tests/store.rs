@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use cte_core::auth::{AccessGrant, ApiToken, Scope};
 use cte_core::config::{Configuration, CteSettings, IntervalUnit, PluginKind, RunStatus};
+use cte_core::field::Field;
 use cte_core::filter::Filter;
 use cte_core::indicator::{IndicatorKind, Severity};
 use cte_core::query::{ListQuery, Locator, SortKey};
@@ -217,7 +218,7 @@ fn listing_pages_sorts_and_counts() {
     assert_eq!(page[0].value, "h20.example");
     let newest = s
         .list_indicators(&ListQuery {
-            sort: Some(SortKey::LastSeen),
+            sort: SortKey::new(Field::LastSeen),
             ascending: false,
             ..all(3)
         })
