@@ -191,7 +191,7 @@ pub fn hash_list_calls(
 
 /// Sends one planned call through the tenant port method of the same name and arguments, which
 /// builds its body with the same `cte_core::push` function [`PushCall::render`] uses.
-async fn execute(client: &dyn TenantClient, call: &PushCall) -> Result<(), TenantError> {
+async fn send_call(client: &dyn TenantClient, call: &PushCall) -> Result<(), TenantError> {
     match call {
         PushCall::ListUrlLists => client.url_list_refs().await.map(|_| ()),
         PushCall::CreateUrlList {
@@ -256,7 +256,7 @@ pub async fn push_url_list(
             None => Ok(()),
             Some(call) => {
                 push.calls += 1;
-                execute(client, &call).await
+                send_call(client, &call).await
             }
         };
         match result {
@@ -274,7 +274,7 @@ pub async fn push_url_list(
         }
     }
     push.calls += 1;
-    execute(client, &PushCall::DeployUrlLists).await?;
+    send_call(client, &PushCall::DeployUrlLists).await?;
     push.deployed = true;
     Ok(push)
 }

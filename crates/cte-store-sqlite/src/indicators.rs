@@ -22,15 +22,15 @@ fn corrupt(msg: String) -> StoreError {
     StoreError::from(SqliteError::Corrupt(msg))
 }
 
-/// The head's columns of `indicators AS i` (qualified: `json_each` has an `id`, a `value` and a
+/// The columns of `indicators AS i` an [`IndicatorRow`] is read from (qualified: `json_each` has an `id`, a `value` and a
 /// `type` of its own).
-const HEAD_COLUMNS: &str = "i.id, i.value, i.type, i.test, i.safe, i.active, i.expires_at, \
+const ROW_COLUMNS: &str = "i.id, i.value, i.type, i.test, i.safe, i.active, i.expires_at, \
      i.internal_hits, i.external_hits, i.shared_with";
 
-/// The `indicators` row of an indicator, as read by a `SELECT HEAD_COLUMNS`: the document
+/// The `indicators` row of an indicator, as read by a `SELECT ROW_COLUMNS`: the document
 /// without its source records. The type and `shared_with` are read in place, without a `String`
 /// each (every ingest batch reads 10,000 of these).
-fn head_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Head> {
+fn indicator_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IndicatorRow> {
     let bad = |col: usize, e: String| {
         rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, e.into())
     };
@@ -58,8 +58,9 @@ fn head_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Head> {
     ))
 }
 
-/// A head as read by [`head_from_row`]: the row id and the document without source records.
-type Head = (i64, Indicator);
+/// An `indicators` row as [`indicator_row`] reads it: the row id and the document without its
+/// source records.
+type IndicatorRow = (i64, Indicator);
 
 /// One JSON array of the integers `sorted` yields in ascending order, each written once: the form
 /// in which a set of ids or keys is bound to one parameter. Queries read it with
@@ -105,24 +106,24 @@ const DESTINATIONS_OF_IDS: &str =
      FROM json_each(?1) AS j CROSS JOIN source_destinations AS d ON d.indicator_id = j.value
      ORDER BY d.indicator_id, d.source, d.destination, d.list_kind, d.list_name";
 
-/// Heads of the indicators whose ids are in a [`json_ints`] array.
-fn heads_by_id() -> String {
+/// Rows of the indicators whose ids are in a [`json_ints`] array.
+fn rows_by_id() -> String {
     format!(
-        "SELECT {HEAD_COLUMNS} FROM json_each(?1) AS j CROSS JOIN indicators AS i WHERE i.id = j.value"
+        "SELECT {ROW_COLUMNS} FROM json_each(?1) AS j CROSS JOIN indicators AS i WHERE i.id = j.value"
     )
 }
 
-/// Heads of the indicators whose keys are in a [`json_ints`] array (other values with those keys
+/// Rows of the indicators whose keys are in a [`json_ints`] array (other values with those keys
 /// included), through both tiers of `value_keys`.
-fn heads_by_key() -> String {
+fn rows_by_key() -> String {
     format!(
-        "SELECT {HEAD_COLUMNS} FROM json_each(?1) AS j CROSS JOIN value_keys AS k
+        "SELECT {ROW_COLUMNS} FROM json_each(?1) AS j CROSS JOIN value_keys AS k
          CROSS JOIN indicators AS i
          WHERE k.tier IN (0, 1) AND k.key = j.value AND i.id = k.id"
     )
 }
 
-/// Where each id of a [`finish_many`] batch sits in it. The child tables' rows come back in id
+/// Where each id of a [`complete_documents`] batch sits in it. The child tables' rows come back in id
 /// order (the ids are bound sorted, see [`json_ints`]), so each lookup is usually the entry at
 /// or just after the last one found; any other order falls back to a binary search.
 struct IdSlots {
@@ -158,11 +159,14 @@ impl IdSlots {
     }
 }
 
-/// Completes heads read by [`head_from_row`] with their source records (tags and destinations
+/// Completes rows read by [`indicator_row`] with their source records (tags and destinations
 /// included), in the order given. Three queries for the lot, whatever its size: the ids go in
 /// sorted as one JSON array (see [`json_ints`]), so a page or an ingest batch walks each table in
 /// key order rather than with three lookups per document.
-fn finish_many(tx: &Transaction<'_>, mut docs: Vec<Head>) -> StoreResult<Vec<(i64, Indicator)>> {
+fn complete_documents(
+    tx: &Transaction<'_>,
+    mut docs: Vec<IndicatorRow>,
+) -> StoreResult<Vec<(i64, Indicator)>> {
     let mut at = IdSlots::new(&docs);
     if docs.is_empty() {
         return Ok(docs);
@@ -248,11 +252,11 @@ fn finish_many(tx: &Transaction<'_>, mut docs: Vec<Head>) -> StoreResult<Vec<(i6
     Ok(docs)
 }
 
-/// Completes one head (see [`finish_many`]).
-fn finish_load(tx: &Transaction<'_>, head: Head) -> StoreResult<(i64, Indicator)> {
-    finish_many(tx, vec![head])?
+/// Completes one row (see [`complete_documents`]).
+fn complete_document(tx: &Transaction<'_>, row: IndicatorRow) -> StoreResult<(i64, Indicator)> {
+    complete_documents(tx, vec![row])?
         .pop()
-        .ok_or_else(|| corrupt("a head went missing".into()))
+        .ok_or_else(|| corrupt("a row went missing".into()))
 }
 
 /// Loads the whole document of the indicator with row id `id`.
@@ -260,39 +264,39 @@ fn load_by_id(tx: &Transaction<'_>, id: i64) -> StoreResult<Option<Indicator>> {
     Ok(load_many(tx, &[id])?.pop())
 }
 
-/// Loads the row id and whole document of the indicator `value`, with one query for the head.
+/// Loads the row id and whole document of the indicator `value`, with one query for its row.
 fn load_with_id(tx: &Transaction<'_>, value: &str) -> StoreResult<Option<(i64, Indicator)>> {
     let mut stmt = tx
         .prepare_cached(&format!(
-            "SELECT {HEAD_COLUMNS} FROM {KEYED} = ?2 AND i.value = ?1"
+            "SELECT {ROW_COLUMNS} FROM {KEYED} = ?2 AND i.value = ?1"
         ))
         .map_err(sql)?;
-    let head = stmt
-        .query_row(params![value, value_key(value)], head_from_row)
+    let row = stmt
+        .query_row(params![value, value_key(value)], indicator_row)
         .optional()
         .map_err(sql)?;
-    match head {
-        Some(head) => Ok(Some(finish_load(tx, head)?)),
+    match row {
+        Some(row) => Ok(Some(complete_document(tx, row)?)),
         None => Ok(None),
     }
 }
 
-/// The heads of the stored indicators whose key is one of `keys`, with the slot `slot_of` gives
+/// The rows of the stored indicators whose key is one of `keys`, with the slot `slot_of` gives
 /// their value (those of other values sharing a key are left out). One query: the keys travel
 /// sorted as one JSON array (see [`json_ints`]), so the probes walk both tiers of `value_keys` in
 /// order instead of jumping about them once per value.
-fn heads_of(
+fn stored_rows(
     tx: &Transaction<'_>,
     keys: &[i64],
     slot_of: &HashMap<&str, usize>,
-) -> StoreResult<Vec<(usize, Head)>> {
-    let mut stmt = tx.prepare_cached(&heads_by_key()).map_err(sql)?;
+) -> StoreResult<Vec<(usize, IndicatorRow)>> {
+    let mut stmt = tx.prepare_cached(&rows_by_key()).map_err(sql)?;
     let mut rows = stmt.query([json_ints(keys.iter().copied())]).map_err(sql)?;
     let mut out = Vec::new();
     while let Some(r) = rows.next().map_err(sql)? {
-        let head = head_from_row(r).map_err(sql)?;
-        if let Some(&slot) = slot_of.get(head.1.value.as_str()) {
-            out.push((slot, head));
+        let row = indicator_row(r).map_err(sql)?;
+        if let Some(&slot) = slot_of.get(row.1.value.as_str()) {
+            out.push((slot, row));
         }
     }
     Ok(out)
@@ -342,10 +346,10 @@ pub(crate) struct Plan {
 
 enum Step {
     /// The first report of a value in the batch, reconciled with what was stored.
-    Ready(Reconciled),
+    FirstReport(Reconciled),
     /// A later report of a value the batch already reports (by its index): it is reconciled when
     /// written, with what the earlier report wrote.
-    Repeat(usize),
+    LaterReport(usize),
 }
 
 /// One observation merged with the stored document.
@@ -435,10 +439,10 @@ pub(crate) fn plan(tx: &Transaction<'_>, batch: &IngestBatch<'_>) -> StoreResult
     keys.sort_unstable();
     keys.dedup();
     // What was stored before this batch, looked up at once.
-    let (slots, heads): (Vec<usize>, Vec<Head>) =
-        heads_of(tx, &keys, &slot_of)?.into_iter().unzip();
+    let (slots, rows): (Vec<usize>, Vec<IndicatorRow>) =
+        stored_rows(tx, &keys, &slot_of)?.into_iter().unzip();
     let mut stored: Vec<Option<(i64, Indicator)>> = (0..distinct.len()).map(|_| None).collect();
-    for (slot, doc) in slots.into_iter().zip(finish_many(tx, heads)?) {
+    for (slot, doc) in slots.into_iter().zip(complete_documents(tx, rows)?) {
         stored[slot] = Some(doc);
     }
     let mut seen = vec![false; distinct.len()];
@@ -446,10 +450,10 @@ pub(crate) fn plan(tx: &Transaction<'_>, batch: &IngestBatch<'_>) -> StoreResult
     for (i, obs) in batch.observations.iter().enumerate() {
         let slot = slot_of[obs.value.as_str()];
         if std::mem::replace(&mut seen[slot], true) {
-            steps.push(Step::Repeat(i));
+            steps.push(Step::LaterReport(i));
             continue;
         }
-        steps.push(Step::Ready(reconcile(
+        steps.push(Step::FirstReport(reconcile(
             obs,
             stored[slot].take(),
             batch,
@@ -474,8 +478,8 @@ pub(crate) fn apply(
     plan: Plan,
     tiers: &mut Tiers,
 ) -> StoreResult<Vec<Indicator>> {
-    let mut writes = Writes::prepare(tx)?;
-    let repeats = plan.steps.iter().any(|s| matches!(s, Step::Repeat(_)));
+    let mut writer = BatchWriter::prepare(tx)?;
+    let later_reports = plan.steps.iter().any(|s| matches!(s, Step::LaterReport(_)));
     let mut out: Vec<Indicator> = Vec::with_capacity(if batch.return_indicators {
         plan.steps.len()
     } else {
@@ -486,8 +490,8 @@ pub(crate) fn apply(
     let mut written: HashMap<String, i64> = HashMap::new();
     for step in plan.steps {
         let r = match step {
-            Step::Ready(r) => r,
-            Step::Repeat(i) => {
+            Step::FirstReport(r) => r,
+            Step::LaterReport(i) => {
                 // Merged with what the earlier report of the value wrote.
                 let obs = &batch.observations[i];
                 let existing = match written.get(&obs.value) {
@@ -503,15 +507,15 @@ pub(crate) fn apply(
                 )?
             }
         };
-        let id = writes.head(r.id, &r.doc)?;
+        let id = writer.indicator(r.id, &r.doc)?;
         let record = &r.doc.sources[r.seq];
-        writes.source(id, r.seq, record, r.stored_tags.as_deref())?;
-        writes.pending(id, &record.source, &plan.destinations[&record.source])?;
-        if repeats && !written.contains_key(&r.doc.value) {
+        writer.source_record(id, r.seq, record, r.stored_tags.as_deref())?;
+        writer.pending_marks(id, &record.source, &plan.destinations[&record.source])?;
+        if later_reports && !written.contains_key(&r.doc.value) {
             written.insert(r.doc.value.clone(), id);
         }
         if batch.return_indicators {
-            if !repeats {
+            if !later_reports {
                 out.push(r.doc);
                 continue;
             }
@@ -524,7 +528,7 @@ pub(crate) fn apply(
             }
         }
     }
-    if writes.inserted {
+    if writer.inserted {
         tiers.merge_next(tx).map_err(sql)?;
     }
     Ok(out)
@@ -543,7 +547,7 @@ fn sharing_destinations(tx: &Transaction<'_>, source: &str) -> StoreResult<Vec<S
 
 /// As CE does on every report, marks the record `pending` for each destination its source is
 /// shared to, until the next share cycle for that destination settles it (the pending entry has
-/// no list; the share cycle's acknowledgement removes it). [`Writes::pending`] stores the marks.
+/// no list; the share cycle's acknowledgement removes it). [`BatchWriter::pending_marks`] stores the marks.
 fn mark_pending(record: &mut SourceRecord, destinations: &[String]) {
     for d in destinations {
         let already = record
@@ -560,33 +564,33 @@ fn mark_pending(record: &mut SourceRecord, destinations: &[String]) {
     }
 }
 
-/// The statements an ingest batch writes with, prepared once for the batch.
-struct Writes<'tx> {
-    insert_head: CachedStatement<'tx>,
-    update_head: CachedStatement<'tx>,
+/// The statements an ingest batch writes with, prepared once for the batch, and what they wrote.
+struct BatchWriter<'tx> {
+    insert_row: CachedStatement<'tx>,
+    update_row: CachedStatement<'tx>,
     insert_source: CachedStatement<'tx>,
     update_source: CachedStatement<'tx>,
     append_tag: CachedStatement<'tx>,
     delete_tags: CachedStatement<'tx>,
     insert_tag: CachedStatement<'tx>,
     insert_pending: CachedStatement<'tx>,
-    /// Whether [`Writes::head`] inserted a row (and so, by trigger, a tier-1 key entry).
+    /// Whether [`BatchWriter::indicator`] inserted a row (and so, by trigger, a tier-1 key entry).
     inserted: bool,
 }
 
-impl<'tx> Writes<'tx> {
-    fn prepare(tx: &'tx Transaction<'_>) -> StoreResult<Writes<'tx>> {
+impl<'tx> BatchWriter<'tx> {
+    fn prepare(tx: &'tx Transaction<'_>) -> StoreResult<BatchWriter<'tx>> {
         let p = |text: &str| tx.prepare_cached(text).map_err(sql);
-        Ok(Writes {
+        Ok(BatchWriter {
             // Triggers refuse a stored value and add the row's key entry (migration 0009). OR
             // FAIL: an INSERT that fires a trigger and may ABORT (the default for its NOT NULL
             // checks) keeps a statement journal, a copy of every page it changes; with FAIL it
             // keeps none, and a single-row INSERT has nothing of its own to undo either way.
-            insert_head: p(
+            insert_row: p(
                 "INSERT OR FAIL INTO indicators (value, type, test, safe, active, expires_at, internal_hits, external_hits, shared_with, value_key)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?,
-            update_head: p(
+            update_row: p(
                 "UPDATE indicators SET test = ?2, safe = ?3, active = ?4, expires_at = ?5,
                  internal_hits = ?6, external_hits = ?7, shared_with = ?8 WHERE id = ?1",
             )?,
@@ -623,7 +627,7 @@ impl<'tx> Writes<'tx> {
     }
 
     /// Writes the indicator row (inserts it when `id` is `None`); returns its id.
-    fn head(&mut self, id: Option<i64>, ind: &Indicator) -> StoreResult<i64> {
+    fn indicator(&mut self, id: Option<i64>, ind: &Indicator) -> StoreResult<i64> {
         let shared: std::borrow::Cow<'_, str> = if ind.shared_with.is_empty() {
             "[]".into()
         } else {
@@ -633,7 +637,7 @@ impl<'tx> Writes<'tx> {
         };
         match id {
             Some(id) => {
-                self.update_head
+                self.update_row
                     .execute(params![
                         id,
                         ind.test,
@@ -649,7 +653,7 @@ impl<'tx> Writes<'tx> {
             }
             None => {
                 let id = self
-                    .insert_head
+                    .insert_row
                     .insert(params![
                         ind.value,
                         ind.kind.as_str(),
@@ -672,7 +676,7 @@ impl<'tx> Writes<'tx> {
     /// Writes one source record. `stored_tags` are the record's tags as stored before (`None` when
     /// the record is new, which decides between INSERT and UPDATE): tag rows are only written where they changed, and an append (what
     /// reconciliation does unless the source overwrites tags) only inserts the new ones.
-    fn source(
+    fn source_record(
         &mut self,
         id: i64,
         seq: usize,
@@ -738,7 +742,7 @@ impl<'tx> Writes<'tx> {
     }
 
     /// Stores what [`mark_pending`] marks (a mark already stored stays as it is).
-    fn pending(&mut self, id: i64, source: &str, destinations: &[String]) -> StoreResult<()> {
+    fn pending_marks(&mut self, id: i64, source: &str, destinations: &[String]) -> StoreResult<()> {
         for d in destinations {
             self.insert_pending
                 .execute(params![id, source, d])
@@ -804,23 +808,23 @@ fn select_ids(tx: &Transaction<'_>, text: &str, params: Vec<Value>) -> StoreResu
 }
 
 /// The whole documents of `ids`, in that order (ids not stored are left out): one query for the
-/// heads and three for the rest (see [`finish_many`]).
+/// rows and three for the rest (see [`complete_documents`]).
 pub(crate) fn load_many(tx: &Transaction<'_>, ids: &[i64]) -> StoreResult<Vec<Indicator>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut stmt = tx.prepare_cached(&heads_by_id()).map_err(sql)?;
+    let mut stmt = tx.prepare_cached(&rows_by_id()).map_err(sql)?;
     let mut sorted = ids.to_vec();
     sorted.sort_unstable();
-    let mut heads: HashMap<i64, Head> = stmt
+    let mut rows: HashMap<i64, IndicatorRow> = stmt
         .query_map([json_ints(sorted.into_iter())], |r| {
-            head_from_row(r).map(|h| (h.0, h))
+            indicator_row(r).map(|h| (h.0, h))
         })
         .map_err(sql)?
         .collect::<Result<_, _>>()
         .map_err(sql)?;
-    let ordered: Vec<Head> = ids.iter().filter_map(|id| heads.remove(id)).collect();
-    Ok(finish_many(tx, ordered)?
+    let ordered: Vec<IndicatorRow> = ids.iter().filter_map(|id| rows.remove(id)).collect();
+    Ok(complete_documents(tx, ordered)?
         .into_iter()
         .map(|(_, ind)| ind)
         .collect())
@@ -1048,8 +1052,8 @@ mod tests {
         drop(crate::SqliteStore::open(dir.path().join("plan.db")).unwrap());
         let conn = rusqlite::Connection::open(dir.path().join("plan.db")).unwrap();
         let queries = [
-            (heads_by_key(), "PRIMARY KEY (tier=? AND key=?)"),
-            (heads_by_id(), "INTEGER PRIMARY KEY"),
+            (rows_by_key(), "PRIMARY KEY (tier=? AND key=?)"),
+            (rows_by_id(), "INTEGER PRIMARY KEY"),
             (SOURCES_OF_IDS.to_string(), "PRIMARY KEY"),
             (TAGS_OF_IDS.to_string(), "PRIMARY KEY"),
             (DESTINATIONS_OF_IDS.to_string(), "PRIMARY KEY"),

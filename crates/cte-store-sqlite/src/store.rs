@@ -259,14 +259,14 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        self.write_logged(|tx, _, _| Ok((f(tx)?, None)))
+        self.write_logging_keys(|tx, _, _| Ok((f(tx)?, None)))
     }
 
     /// [`Self::write`] for a transaction that knows which indicators it wrote: `f` also gets the
     /// commit log (to ask what changed since a snapshot) and the key tiers (for
     /// [`indicators::apply`] to merge), and returns the sorted value keys of the indicators it wrote, or
     /// `None` if it may have changed anything else.
-    fn write_logged<T>(
+    fn write_logging_keys<T>(
         &self,
         f: impl FnOnce(
             &rusqlite::Transaction<'_>,
@@ -300,7 +300,7 @@ impl SqliteStore {
         since: u64,
         planned: Option<indicators::Plan>,
     ) -> StoreResult<Vec<Indicator>> {
-        self.write_logged(|tx, log, tiers| {
+        self.write_logging_keys(|tx, log, tiers| {
             let mut plan = match planned {
                 Some(plan) if !log.changed_since(since, &plan.keys) => plan,
                 _ => indicators::plan(tx, batch)?,
@@ -962,7 +962,7 @@ impl Store for SqliteStore {
         batch: &IngestBatch<'_>,
         checkpoint: &PullCheckpoint,
     ) -> StoreResult<()> {
-        self.write_logged(|tx, _, tiers| {
+        self.write_logging_keys(|tx, _, tiers| {
             let plan = indicators::plan(tx, batch)?;
             indicators::apply(tx, batch, plan, tiers)?;
             save_checkpoint(tx, checkpoint)?;
