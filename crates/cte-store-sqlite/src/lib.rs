@@ -4,6 +4,7 @@
 //! `PRAGMA user_version`. Writes go through one connection behind a mutex (SQLite allows one writer
 //! at a time anyway); reads take a connection from a small pool so they run beside writes.
 
+mod bulk_edits;
 mod dashboard;
 mod error;
 mod fields;

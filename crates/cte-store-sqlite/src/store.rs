@@ -27,7 +27,7 @@ use crate::migrate::migrate;
 use crate::rows::{ms, opt_ms, opt_time, time};
 use crate::rules;
 use crate::secrets::{key_path, SecretBox};
-use crate::{dashboard, indicators, paging};
+use crate::{bulk_edits, dashboard, indicators, paging};
 
 const MAX_IDLE_READERS: usize = 8;
 
@@ -701,7 +701,7 @@ impl Store for SqliteStore {
                 )));
             }
             if !keep_data {
-                indicators::remove_source(tx, name)?;
+                bulk_edits::remove_source(tx, name)?;
             }
             Ok(())
         })
@@ -800,15 +800,15 @@ impl Store for SqliteStore {
     }
 
     fn set_retracted(&self, value: &str, source: &str, retracted: bool) -> StoreResult<()> {
-        self.write(|tx| indicators::set_retracted(tx, value, source, retracted))
+        self.write(|tx| bulk_edits::set_retracted(tx, value, source, retracted))
     }
 
     fn edit_tags(&self, locator: &Locator, add: &[String], remove: &[String]) -> StoreResult<u64> {
-        self.write(|tx| indicators::edit_tags(tx, locator, add, remove))
+        self.write(|tx| bulk_edits::edit_tags(tx, locator, add, remove))
     }
 
     fn delete_indicators(&self, locator: &Locator) -> StoreResult<u64> {
-        self.write(|tx| indicators::delete(tx, locator))
+        self.write(|tx| bulk_edits::delete(tx, locator))
     }
 
     fn record_run(
