@@ -8,7 +8,8 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use crate::error::sql;
 use crate::filter_sql;
-use crate::indicators::{id_of, select_ids};
+use crate::indicators::id_of;
+use crate::listing::select_ids;
 use crate::value_key::value_key;
 
 pub(crate) fn set_retracted(

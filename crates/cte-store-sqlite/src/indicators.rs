@@ -1,22 +1,18 @@
-//! Indicator queries: reconciliation writes, loading whole documents, listing.
+//! Indicator queries: reconciliation writes and loading whole documents.
 
 use std::collections::HashMap;
 
-use cte_core::filter::Filter;
 use cte_core::indicator::{
     Destination, DestinationStatus, Indicator, IndicatorKind, Severity, SourceRecord,
 };
-use cte_core::query::{ListQuery, SortKey};
 use cte_core::reconcile::{merge, Observation, SourcePolicy};
-use cte_core::store::{IngestBatch, TagUsage};
+use cte_core::store::IngestBatch;
 use cte_core::{StoreError, StoreResult};
-use rusqlite::types::Value;
 use rusqlite::{params, CachedStatement, OptionalExtension, Transaction};
 
 use crate::error::{sql, SqliteError};
 use crate::rows::{ms, opt_ms, opt_time, time};
 use crate::value_key::{value_key, Tiers, KEYED};
-use crate::{fields, filter_sql};
 
 fn corrupt(msg: String) -> StoreError {
     StoreError::from(SqliteError::Corrupt(msg))
@@ -752,65 +748,6 @@ impl<'tx> BatchWriter<'tx> {
     }
 }
 
-fn sort_sql(key: SortKey, ascending: bool) -> String {
-    // Like MongoDB, an ascending sort on an array field uses each document's smallest element and a
-    // descending sort its largest.
-    let agg = if ascending { "MIN" } else { "MAX" };
-    let column = fields::column(key.field()).sql("s");
-    let expr = if key.field().is_per_source() {
-        format!("(SELECT {agg}({column}) FROM indicator_sources s WHERE s.indicator_id = i.id)")
-    } else {
-        column
-    };
-    let dir = if ascending { "ASC" } else { "DESC" };
-    format!("{expr} {dir}, i.id {dir}")
-}
-
-pub(crate) fn list(tx: &Transaction<'_>, q: &ListQuery) -> StoreResult<Vec<Indicator>> {
-    let mut params: Vec<Value> = Vec::new();
-    let cond = filter_sql::compile(&q.filter, &mut params);
-    let order = match q.sort {
-        Some(key) => sort_sql(key, q.ascending),
-        None => "i.id ASC".to_string(),
-    };
-    params.push(Value::Integer(q.limit.min(i64::MAX as u64) as i64));
-    params.push(Value::Integer(q.skip.min(i64::MAX as u64) as i64));
-    let text =
-        format!("SELECT i.id FROM indicators i WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?");
-    let ids = select_ids(tx, &text, params)?;
-    load_many(tx, &ids)
-}
-
-/// Every indicator `filter` selects that `source` reported, newest `lastSeen` of that source first
-/// (the order of the share candidates).
-pub(crate) fn of_source(
-    tx: &Transaction<'_>,
-    filter: &Filter,
-    source: &str,
-) -> StoreResult<Vec<Indicator>> {
-    let mut params: Vec<Value> = vec![Value::Text(source.to_string())];
-    let cond = filter_sql::compile(filter, &mut params);
-    let text = format!(
-        "SELECT i.id FROM indicators i
-         JOIN indicator_sources s ON s.indicator_id = i.id AND s.source = ?
-         WHERE {cond} ORDER BY s.last_seen DESC, i.id DESC"
-    );
-    let ids = select_ids(tx, &text, params)?;
-    load_many(tx, &ids)
-}
-
-pub(crate) fn select_ids(
-    tx: &Transaction<'_>,
-    text: &str,
-    params: Vec<Value>,
-) -> StoreResult<Vec<i64>> {
-    let mut stmt = tx.prepare_cached(text).map_err(sql)?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(params), |r| r.get(0))
-        .map_err(sql)?;
-    rows.collect::<Result<_, _>>().map_err(sql)
-}
-
 /// The whole documents of `ids`, in that order (ids not stored are left out): one query for the
 /// rows and three for the rest (see [`complete_documents`]).
 pub(crate) fn load_many(tx: &Transaction<'_>, ids: &[i64]) -> StoreResult<Vec<Indicator>> {
@@ -832,35 +769,6 @@ pub(crate) fn load_many(tx: &Transaction<'_>, ids: &[i64]) -> StoreResult<Vec<In
         .into_iter()
         .map(|(_, ind)| ind)
         .collect())
-}
-
-pub(crate) fn count(tx: &Transaction<'_>, filter: &Filter) -> StoreResult<u64> {
-    let mut params: Vec<Value> = Vec::new();
-    let cond = filter_sql::compile(filter, &mut params);
-    let text = format!("SELECT COUNT(*) FROM indicators i WHERE {cond}");
-    let mut stmt = tx.prepare_cached(&text).map_err(sql)?;
-    let n: i64 = stmt
-        .query_row(rusqlite::params_from_iter(params), |r| r.get(0))
-        .map_err(sql)?;
-    Ok(n as u64)
-}
-
-pub(crate) fn tag_usage(tx: &Transaction<'_>, filter: &Filter) -> StoreResult<TagUsage> {
-    let total = count(tx, filter)?;
-    let mut params: Vec<Value> = Vec::new();
-    let cond = filter_sql::compile(filter, &mut params);
-    let text = format!(
-        "SELECT t.tag, COUNT(DISTINCT t.indicator_id) FROM source_tags t
-         JOIN indicators i ON i.id = t.indicator_id WHERE {cond} GROUP BY t.tag"
-    );
-    let mut stmt = tx.prepare_cached(&text).map_err(sql)?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(params), |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
-        })
-        .map_err(sql)?;
-    let per_tag = rows.collect::<Result<_, _>>().map_err(sql)?;
-    Ok(TagUsage { total, per_tag })
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod error;
 mod fields;
 mod filter_sql;
 mod indicators;
+mod listing;
 mod migrate;
 mod paging;
 mod rows;

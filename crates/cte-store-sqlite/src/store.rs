@@ -27,7 +27,7 @@ use crate::migrate::migrate;
 use crate::rows::{ms, opt_ms, opt_time, time};
 use crate::rules;
 use crate::secrets::{key_path, SecretBox};
-use crate::{bulk_edits, dashboard, indicators, paging};
+use crate::{bulk_edits, dashboard, indicators, listing, paging};
 
 const MAX_IDLE_READERS: usize = 8;
 
@@ -771,7 +771,7 @@ impl Store for SqliteStore {
     }
 
     fn tag_usage(&self, filter: &Filter) -> StoreResult<TagUsage> {
-        self.read(|tx| indicators::tag_usage(tx, filter))
+        self.read(|tx| listing::tag_usage(tx, filter))
     }
 
     /// Reconciles the batch on a read snapshot, beside whatever the writer is doing at the time
@@ -792,11 +792,11 @@ impl Store for SqliteStore {
     }
 
     fn list_indicators(&self, query: &ListQuery) -> StoreResult<Vec<Indicator>> {
-        self.read(|tx| indicators::list(tx, query))
+        self.read(|tx| listing::list(tx, query))
     }
 
     fn count_indicators(&self, filter: &Filter) -> StoreResult<u64> {
-        self.read(|tx| indicators::count(tx, filter))
+        self.read(|tx| listing::count(tx, filter))
     }
 
     fn set_retracted(&self, value: &str, source: &str, retracted: bool) -> StoreResult<()> {
@@ -1010,7 +1010,7 @@ impl Store for SqliteStore {
     }
 
     fn source_indicators(&self, filter: &Filter, source: &str) -> StoreResult<Vec<Indicator>> {
-        self.read(|tx| indicators::of_source(tx, filter, source))
+        self.read(|tx| listing::of_source(tx, filter, source))
     }
 
     fn share_records(&self, value: &str) -> StoreResult<Vec<cte_core::share::ShareRecord>> {
