@@ -10,6 +10,7 @@ mod error;
 mod fields;
 mod filter_sql;
 mod indicators;
+mod ingest;
 mod listing;
 mod migrate;
 mod paging;

@@ -27,7 +27,7 @@ use crate::migrate::migrate;
 use crate::rows::{ms, opt_ms, opt_time, time};
 use crate::rules;
 use crate::secrets::{key_path, SecretBox};
-use crate::{bulk_edits, dashboard, indicators, listing, paging};
+use crate::{bulk_edits, dashboard, indicators, ingest, listing, paging};
 
 const MAX_IDLE_READERS: usize = 8;
 
@@ -264,7 +264,7 @@ impl SqliteStore {
 
     /// [`Self::write`] for a transaction that knows which indicators it wrote: `f` also gets the
     /// commit log (to ask what changed since a snapshot) and the key tiers (for
-    /// [`indicators::apply`] to merge), and returns the sorted value keys of the indicators it wrote, or
+    /// [`ingest::apply`] to merge), and returns the sorted value keys of the indicators it wrote, or
     /// `None` if it may have changed anything else.
     fn write_logging_keys<T>(
         &self,
@@ -298,15 +298,15 @@ impl SqliteStore {
         &self,
         batch: &IngestBatch<'_>,
         since: u64,
-        planned: Option<indicators::Plan>,
+        planned: Option<ingest::Plan>,
     ) -> StoreResult<Vec<Indicator>> {
         self.write_logging_keys(|tx, log, tiers| {
             let mut plan = match planned {
                 Some(plan) if !log.changed_since(since, &plan.keys) => plan,
-                _ => indicators::plan(tx, batch)?,
+                _ => ingest::plan(tx, batch)?,
             };
             let keys = std::mem::take(&mut plan.keys);
-            Ok((indicators::apply(tx, batch, plan, tiers)?, Some(keys)))
+            Ok((ingest::apply(tx, batch, plan, tiers)?, Some(keys)))
         })
     }
 
@@ -783,7 +783,7 @@ impl Store for SqliteStore {
         // Read before the snapshot begins: a commit that lands in between counts as later.
         let since = self.committed.load(Ordering::Acquire);
         // A plan that failed on the snapshot is made again under the lock, for the error as of now.
-        let planned = self.read(|tx| indicators::plan(tx, batch)).ok();
+        let planned = self.read(|tx| ingest::plan(tx, batch)).ok();
         self.ingest_planned(batch, since, planned)
     }
 
@@ -963,8 +963,8 @@ impl Store for SqliteStore {
         checkpoint: &PullCheckpoint,
     ) -> StoreResult<()> {
         self.write_logging_keys(|tx, _, tiers| {
-            let plan = indicators::plan(tx, batch)?;
-            indicators::apply(tx, batch, plan, tiers)?;
+            let plan = ingest::plan(tx, batch)?;
+            ingest::apply(tx, batch, plan, tiers)?;
             save_checkpoint(tx, checkpoint)?;
             Ok(((), None))
         })
@@ -1145,7 +1145,7 @@ mod tests {
         let p = policies();
         let b = batch(planned, &p);
         let since = s.committed.load(Ordering::Acquire);
-        let plan = s.read(|tx| indicators::plan(tx, &b)).unwrap();
+        let plan = s.read(|tx| ingest::plan(tx, &b)).unwrap();
         between();
         let out = s.ingest_planned(&b, since, Some(plan)).unwrap();
         let stored = s.indicator(&planned[0].value).unwrap().unwrap();
