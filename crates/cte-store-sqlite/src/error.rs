@@ -33,3 +33,13 @@ impl From<SqliteError> for StoreError {
 pub(crate) fn sql(e: rusqlite::Error) -> StoreError {
     StoreError::from(SqliteError::Sql(e))
 }
+
+pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+        || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+}
+
+pub(crate) fn corrupt(msg: String) -> StoreError {
+    StoreError::from(SqliteError::Corrupt(msg))
+}

@@ -3,16 +3,12 @@
 use std::collections::HashMap;
 
 use cte_core::indicator::{Destination, Indicator, IndicatorKind, Severity, SourceRecord};
-use cte_core::{StoreError, StoreResult};
+use cte_core::StoreResult;
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use crate::error::{sql, SqliteError};
+use crate::error::{corrupt, sql};
 use crate::rows::{opt_time, time};
 use crate::value_key::{value_key, KEYED};
-
-pub(crate) fn corrupt(msg: String) -> StoreError {
-    StoreError::from(SqliteError::Corrupt(msg))
-}
 
 /// The columns of `indicators AS i` an [`IndicatorRow`] is read from (qualified: `json_each` has an `id`, a `value` and a
 /// `type` of its own).

@@ -23,9 +23,9 @@ use cte_core::{StoreError, StoreResult};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use crate::commit_log::{CommitLog, COMMIT_LOG};
-use crate::error::{sql, SqliteError};
+use crate::error::{is_unique_violation, sql, SqliteError};
 use crate::migrate::migrate;
-use crate::rows::{ms, opt_ms, opt_time, time};
+use crate::rows::{conversion_error, ms, opt_ms, opt_time, time};
 use crate::rules;
 use crate::secrets::{key_path, SecretBox};
 use crate::{bulk_edits, dashboard, indicators, ingest, listing, paging};
@@ -310,10 +310,6 @@ const TOKEN_COLUMNS: &str = "client_id, secret_hash, description, scopes, create
 
 const CONFIG_COLUMNS: &str = "name, plugin, active, tenant, ssl_validation, poll_interval, poll_interval_unit, reputation, age_after_days, parameters, tags_aggregate_strategy, created_at, pull_last_run_at, pull_success, pull_message, share_last_run_at, share_success, share_message";
 
-fn conversion_error(msg: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, msg.into())
-}
-
 fn row_to_config(row: &Row<'_>) -> rusqlite::Result<Configuration> {
     let plugin: String = row.get(1)?;
     let unit: String = row.get(6)?;
@@ -387,12 +383,6 @@ fn config_params(c: &Configuration) -> Vec<rusqlite::types::Value> {
         opt_b(c.share.last_run_success),
         opt_s(&c.share.message),
     ]
-}
-
-fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _)
-        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-        || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
 }
 
 fn save_checkpoint(tx: &rusqlite::Transaction<'_>, c: &PullCheckpoint) -> StoreResult<()> {
