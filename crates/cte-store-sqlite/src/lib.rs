@@ -20,6 +20,7 @@ mod rules;
 mod secrets;
 mod share;
 mod store;
+mod tokens;
 mod value_key;
 
 pub use error::SqliteError;

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
-use cte_core::auth::{AccessGrant, ApiToken, Scope};
+use cte_core::auth::{AccessGrant, ApiToken};
 use cte_core::checkpoint::{PullCheckpoint, PullPhase};
 use cte_core::config::{Configuration, CteSettings, IntervalUnit, PluginKind, RunStatus};
 use cte_core::dashboard::{DashboardQuery, DashboardRow, PullCounts};
@@ -28,7 +28,7 @@ use crate::migrate::migrate;
 use crate::rows::{conversion_error, ms, opt_ms, opt_time, time};
 use crate::rules;
 use crate::secrets::{key_path, SecretBox};
-use crate::{bulk_edits, dashboard, indicators, ingest, listing, paging};
+use crate::{bulk_edits, dashboard, indicators, ingest, listing, paging, tokens};
 
 const MAX_IDLE_READERS: usize = 8;
 
@@ -279,35 +279,6 @@ impl SqliteStore {
     }
 }
 
-fn scopes_to_text(scopes: &[Scope]) -> String {
-    scopes
-        .iter()
-        .map(|s| s.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn scopes_from_text(s: &str) -> rusqlite::Result<Vec<Scope>> {
-    Scope::parse_list(s).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
-    })
-}
-
-fn row_to_token(row: &Row<'_>) -> rusqlite::Result<ApiToken> {
-    Ok(ApiToken {
-        client_id: row.get(0)?,
-        secret_hash: row.get(1)?,
-        description: row.get(2)?,
-        scopes: scopes_from_text(&row.get::<_, String>(3)?)?,
-        created_at: time(row.get(4)?),
-        expires_at: opt_time(row.get(5)?),
-        failed_attempts: row.get(6)?,
-        locked_until: opt_time(row.get(7)?),
-    })
-}
-
-const TOKEN_COLUMNS: &str = "client_id, secret_hash, description, scopes, created_at, expires_at, failed_attempts, locked_until";
-
 const CONFIG_COLUMNS: &str = "name, plugin, active, tenant, ssl_validation, poll_interval, poll_interval_unit, reputation, age_after_days, parameters, tags_aggregate_strategy, created_at, pull_last_run_at, pull_success, pull_message, share_last_run_at, share_success, share_message";
 
 fn row_to_config(row: &Row<'_>) -> rusqlite::Result<Configuration> {
@@ -443,62 +414,19 @@ impl Store for SqliteStore {
     }
 
     fn insert_api_token(&self, t: &ApiToken) -> StoreResult<()> {
-        self.write(|tx| {
-            tx.execute(
-                &format!("INSERT INTO api_tokens ({TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
-                params![
-                    t.client_id,
-                    t.secret_hash,
-                    t.description,
-                    scopes_to_text(&t.scopes),
-                    ms(t.created_at),
-                    opt_ms(t.expires_at),
-                    t.failed_attempts,
-                    opt_ms(t.locked_until)
-                ],
-            )
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict(format!("Token '{}' already exists.", t.client_id))
-                } else {
-                    sql(e)
-                }
-            })?;
-            Ok(())
-        })
+        self.write(|tx| tokens::insert_api_token(tx, t))
     }
 
     fn api_token(&self, client_id: &str) -> StoreResult<Option<ApiToken>> {
-        self.read(|tx| {
-            tx.query_row(
-                &format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE client_id = ?1"),
-                [client_id],
-                row_to_token,
-            )
-            .optional()
-            .map_err(sql)
-        })
+        self.read(|tx| tokens::api_token(tx, client_id))
     }
 
     fn api_tokens(&self) -> StoreResult<Vec<ApiToken>> {
-        self.read(|tx| {
-            let mut stmt = tx
-                .prepare(&format!(
-                    "SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at, client_id"
-                ))
-                .map_err(sql)?;
-            let rows = stmt.query_map([], row_to_token).map_err(sql)?;
-            rows.collect::<Result<_, _>>().map_err(sql)
-        })
+        self.read(tokens::api_tokens)
     }
 
     fn delete_api_token(&self, client_id: &str) -> StoreResult<bool> {
-        self.write(|tx| {
-            let n = tx
-                .execute("DELETE FROM api_tokens WHERE client_id = ?1", [client_id])
-                .map_err(sql)?;
-            Ok(n > 0)
-        })
+        self.write(|tx| tokens::delete_api_token(tx, client_id))
     }
 
     fn set_login_failures(
@@ -507,49 +435,15 @@ impl Store for SqliteStore {
         failed_attempts: u32,
         locked_until: Option<DateTime<Utc>>,
     ) -> StoreResult<()> {
-        self.write(|tx| {
-            tx.execute(
-                "UPDATE api_tokens SET failed_attempts = ?2, locked_until = ?3 WHERE client_id = ?1",
-                params![client_id, failed_attempts, opt_ms(locked_until)],
-            )
-            .map_err(sql)?;
-            Ok(())
-        })
+        self.write(|tx| tokens::set_login_failures(tx, client_id, failed_attempts, locked_until))
     }
 
     fn insert_access_grant(&self, g: &AccessGrant, now: DateTime<Utc>) -> StoreResult<()> {
-        self.write(|tx| {
-            tx.execute(
-                "DELETE FROM access_grants WHERE expires_at <= ?1",
-                [ms(now)],
-            )
-            .map_err(sql)?;
-            tx.execute(
-                "INSERT INTO access_grants (token_hash, client_id, scopes, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                params![g.token_hash, g.client_id, scopes_to_text(&g.scopes), ms(g.expires_at)],
-            )
-            .map_err(sql)?;
-            Ok(())
-        })
+        self.write(|tx| tokens::insert_access_grant(tx, g, now))
     }
 
     fn access_grant(&self, token_hash: &str) -> StoreResult<Option<AccessGrant>> {
-        self.read(|tx| {
-            tx.query_row(
-                "SELECT token_hash, client_id, scopes, expires_at FROM access_grants WHERE token_hash = ?1",
-                [token_hash],
-                |r| {
-                    Ok(AccessGrant {
-                        token_hash: r.get(0)?,
-                        client_id: r.get(1)?,
-                        scopes: scopes_from_text(&r.get::<_, String>(2)?)?,
-                        expires_at: time(r.get(3)?),
-                    })
-                },
-            )
-            .optional()
-            .map_err(sql)
-        })
+        self.read(|tx| tokens::access_grant(tx, token_hash))
     }
 
     fn insert_configuration(&self, c: &Configuration) -> StoreResult<()> {
