@@ -303,20 +303,6 @@ pub(crate) fn load_by_value(tx: &Transaction<'_>, value: &str) -> StoreResult<Op
     Ok(load_with_id(tx, value)?.map(|(_, ind)| ind))
 }
 
-/// The global CTE settings as stored (defaults when never saved).
-pub(crate) fn read_settings(tx: &Transaction<'_>) -> StoreResult<cte_core::config::CteSettings> {
-    let v: Option<String> = tx
-        .query_row("SELECT value FROM settings WHERE key = 'cte'", [], |r| {
-            r.get(0)
-        })
-        .optional()
-        .map_err(sql)?;
-    match v {
-        Some(t) => serde_json::from_str(&t).map_err(|e| corrupt(format!("settings: {e}"))),
-        None => Ok(cte_core::config::CteSettings::default()),
-    }
-}
-
 /// The whole documents of `ids`, in that order (ids not stored are left out): one query for the
 /// rows and three for the rest (see [`complete_documents`]).
 pub(crate) fn load_many(tx: &Transaction<'_>, ids: &[i64]) -> StoreResult<Vec<Indicator>> {

@@ -9,8 +9,9 @@ use cte_core::store::IngestBatch;
 use cte_core::{StoreError, StoreResult};
 use rusqlite::{params, CachedStatement, Transaction};
 
+use crate::configurations::read_settings;
 use crate::error::{corrupt, sql};
-use crate::indicators::{complete_documents, load_by_id, read_settings, stored_rows, IndicatorRow};
+use crate::indicators::{complete_documents, load_by_id, stored_rows, IndicatorRow};
 use crate::rows::{ms, opt_ms};
 use crate::value_key::{value_key, Tiers};
 

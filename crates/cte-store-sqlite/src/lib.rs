@@ -6,6 +6,7 @@
 
 mod bulk_edits;
 mod commit_log;
+mod configurations;
 mod dashboard;
 mod error;
 mod fields;

@@ -8,27 +8,26 @@ use std::sync::{Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 use cte_core::auth::{AccessGrant, ApiToken};
 use cte_core::checkpoint::{PullCheckpoint, PullPhase};
-use cte_core::config::{Configuration, CteSettings, IntervalUnit, PluginKind, RunStatus};
+use cte_core::config::{Configuration, CteSettings, RunStatus};
 use cte_core::dashboard::{DashboardQuery, DashboardRow, PullCounts};
 use cte_core::filter::Filter;
 use cte_core::indicator::Indicator;
 use cte_core::query::{ListQuery, Locator};
-use cte_core::reconcile::TagStrategy;
 use cte_core::rule::BusinessRule;
 use cte_core::store::{IngestBatch, RunKind, Store, TagUsage};
 use cte_core::tag::Tag;
 use cte_core::tenant::AlertType;
 use cte_core::tenant_config::{NetskopeTenant, Token};
 use cte_core::{StoreError, StoreResult};
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::commit_log::{CommitLog, COMMIT_LOG};
 use crate::error::{is_unique_violation, sql, SqliteError};
 use crate::migrate::migrate;
-use crate::rows::{conversion_error, ms, opt_ms, opt_time, time};
+use crate::rows::{conversion_error, ms, time};
 use crate::rules;
 use crate::secrets::{key_path, SecretBox};
-use crate::{bulk_edits, dashboard, indicators, ingest, listing, paging, tokens};
+use crate::{bulk_edits, configurations, dashboard, indicators, ingest, listing, paging, tokens};
 
 const MAX_IDLE_READERS: usize = 8;
 
@@ -279,83 +278,6 @@ impl SqliteStore {
     }
 }
 
-const CONFIG_COLUMNS: &str = "name, plugin, active, tenant, ssl_validation, poll_interval, poll_interval_unit, reputation, age_after_days, parameters, tags_aggregate_strategy, created_at, pull_last_run_at, pull_success, pull_message, share_last_run_at, share_success, share_message";
-
-fn row_to_config(row: &Row<'_>) -> rusqlite::Result<Configuration> {
-    let plugin: String = row.get(1)?;
-    let unit: String = row.get(6)?;
-    let params: String = row.get(9)?;
-    let strategy: String = row.get(10)?;
-    Ok(Configuration {
-        name: row.get(0)?,
-        plugin: PluginKind::from_id(&plugin)
-            .ok_or_else(|| conversion_error(format!("unknown plugin {plugin}")))?,
-        active: row.get(2)?,
-        tenant: row.get(3)?,
-        ssl_validation: row.get(4)?,
-        poll_interval: row.get::<_, i64>(5)? as u64,
-        poll_interval_unit: serde_json::from_value(serde_json::Value::String(unit))
-            .map_err(|e| conversion_error(e.to_string()))?,
-        reputation: row.get(7)?,
-        age_after_days: row.get(8)?,
-        parameters: serde_json::from_str(&params).map_err(|e| conversion_error(e.to_string()))?,
-        tags_aggregate_strategy: serde_json::from_value(serde_json::Value::String(strategy))
-            .map_err(|e| conversion_error(e.to_string()))?,
-        created_at: time(row.get(11)?),
-        pull: RunStatus {
-            last_run_at: opt_time(row.get(12)?),
-            last_run_success: row.get(13)?,
-            message: row.get(14)?,
-        },
-        share: RunStatus {
-            last_run_at: opt_time(row.get(15)?),
-            last_run_success: row.get(16)?,
-            message: row.get(17)?,
-        },
-    })
-}
-
-fn unit_text(u: IntervalUnit) -> String {
-    serde_json::to_value(u)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| "seconds".into())
-}
-
-fn strategy_text(s: TagStrategy) -> &'static str {
-    match s {
-        TagStrategy::Overwrite => "overwrite",
-        _ => "append",
-    }
-}
-
-fn config_params(c: &Configuration) -> Vec<rusqlite::types::Value> {
-    use rusqlite::types::Value as V;
-    let opt_i = |v: Option<i64>| v.map(V::Integer).unwrap_or(V::Null);
-    let opt_b = |v: Option<bool>| v.map(|b| V::Integer(b as i64)).unwrap_or(V::Null);
-    let opt_s = |v: &Option<String>| v.clone().map(V::Text).unwrap_or(V::Null);
-    vec![
-        V::Text(c.name.clone()),
-        V::Text(c.plugin.id().into()),
-        V::Integer(c.active as i64),
-        opt_s(&c.tenant),
-        V::Integer(c.ssl_validation as i64),
-        V::Integer(c.poll_interval as i64),
-        V::Text(unit_text(c.poll_interval_unit)),
-        V::Integer(c.reputation.into()),
-        V::Integer(c.age_after_days.into()),
-        V::Text(c.parameters.to_string()),
-        V::Text(strategy_text(c.tags_aggregate_strategy).into()),
-        V::Integer(ms(c.created_at)),
-        opt_i(opt_ms(c.pull.last_run_at)),
-        opt_b(c.pull.last_run_success),
-        opt_s(&c.pull.message),
-        opt_i(opt_ms(c.share.last_run_at)),
-        opt_b(c.share.last_run_success),
-        opt_s(&c.share.message),
-    ]
-}
-
 fn save_checkpoint(tx: &rusqlite::Transaction<'_>, c: &PullCheckpoint) -> StoreResult<()> {
     tx.prepare_cached(
         "INSERT INTO pull_checkpoints (configuration, alert_type, phase, iterator, start_epoch, end_epoch,
@@ -396,21 +318,13 @@ fn save_checkpoint(tx: &rusqlite::Transaction<'_>, c: &PullCheckpoint) -> StoreR
 
 impl Store for SqliteStore {
     fn settings(&self) -> StoreResult<CteSettings> {
-        self.read(indicators::read_settings)
+        self.read(configurations::read_settings)
     }
 
     fn update_settings(&self, settings: &CteSettings) -> StoreResult<()> {
         let text = serde_json::to_string(settings)
             .map_err(|e| StoreError::Invalid(format!("settings: {e}")))?;
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO settings (key, value) VALUES ('cte', ?1)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [text],
-            )
-            .map_err(sql)?;
-            Ok(())
-        })
+        self.write(|tx| configurations::update_settings(tx, text))
     }
 
     fn insert_api_token(&self, t: &ApiToken) -> StoreResult<()> {
@@ -447,93 +361,23 @@ impl Store for SqliteStore {
     }
 
     fn insert_configuration(&self, c: &Configuration) -> StoreResult<()> {
-        self.write(|tx| {
-            let placeholders = (1..=18)
-                .map(|i| format!("?{i}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            tx.execute(
-                &format!("INSERT INTO configurations ({CONFIG_COLUMNS}) VALUES ({placeholders})"),
-                rusqlite::params_from_iter(config_params(c)),
-            )
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict(format!(
-                        "Configuration with name '{}' already exists.",
-                        c.name
-                    ))
-                } else {
-                    sql(e)
-                }
-            })?;
-            Ok(())
-        })
+        self.write(|tx| configurations::insert_configuration(tx, c))
     }
 
     fn configuration(&self, name: &str) -> StoreResult<Option<Configuration>> {
-        self.read(|tx| {
-            tx.query_row(
-                &format!("SELECT {CONFIG_COLUMNS} FROM configurations WHERE name = ?1"),
-                [name],
-                row_to_config,
-            )
-            .optional()
-            .map_err(sql)
-        })
+        self.read(|tx| configurations::configuration(tx, name))
     }
 
     fn configurations(&self) -> StoreResult<Vec<Configuration>> {
-        self.read(|tx| {
-            let mut stmt = tx
-                .prepare(&format!(
-                    "SELECT {CONFIG_COLUMNS} FROM configurations ORDER BY name"
-                ))
-                .map_err(sql)?;
-            let rows = stmt.query_map([], row_to_config).map_err(sql)?;
-            rows.collect::<Result<_, _>>().map_err(sql)
-        })
+        self.read(configurations::configurations)
     }
 
     fn update_configuration(&self, c: &Configuration) -> StoreResult<()> {
-        self.write(|tx| {
-            let sets = CONFIG_COLUMNS
-                .split(", ")
-                .enumerate()
-                .skip(1)
-                .map(|(i, col)| format!("{col} = ?{}", i + 1))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let n = tx
-                .execute(
-                    &format!("UPDATE configurations SET {sets} WHERE name = ?1"),
-                    rusqlite::params_from_iter(config_params(c)),
-                )
-                .map_err(sql)?;
-            if n == 0 {
-                return Err(StoreError::NotFound(format!(
-                    "Configuration with name '{}' does not exist.",
-                    c.name
-                )));
-            }
-            Ok(())
-        })
+        self.write(|tx| configurations::update_configuration(tx, c))
     }
 
     fn delete_configuration(&self, name: &str, keep_data: bool) -> StoreResult<()> {
-        self.write(|tx| {
-            let n = tx
-                .execute("DELETE FROM configurations WHERE name = ?1", [name])
-                .map_err(sql)?;
-            if n == 0 {
-                return Err(StoreError::NotFound(format!(
-                    "Configuration with name '{name}' does not exist."
-                )));
-            }
-            if !keep_data {
-                bulk_edits::remove_source(tx, name)?;
-            }
-            Ok(())
-        })
+        self.write(|tx| configurations::delete_configuration(tx, name, keep_data))
     }
 
     fn insert_tag(&self, tag: &Tag) -> StoreResult<()> {
@@ -646,29 +490,7 @@ impl Store for SqliteStore {
         kind: RunKind,
         status: &RunStatus,
     ) -> StoreResult<()> {
-        let text = match kind {
-            RunKind::Pull => "UPDATE configurations SET pull_last_run_at = ?2, pull_success = ?3, pull_message = ?4 WHERE name = ?1",
-            RunKind::Share => "UPDATE configurations SET share_last_run_at = ?2, share_success = ?3, share_message = ?4 WHERE name = ?1",
-        };
-        self.write(|tx| {
-            let n = tx
-                .execute(
-                    text,
-                    params![
-                        configuration,
-                        opt_ms(status.last_run_at),
-                        status.last_run_success,
-                        status.message
-                    ],
-                )
-                .map_err(sql)?;
-            if n == 0 {
-                return Err(StoreError::NotFound(format!(
-                    "Configuration with name '{configuration}' does not exist."
-                )));
-            }
-            Ok(())
-        })
+        self.write(|tx| configurations::record_run(tx, configuration, kind, status))
     }
 
     fn insert_tenant(&self, t: &NetskopeTenant) -> StoreResult<()> {
