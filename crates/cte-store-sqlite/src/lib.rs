@@ -21,6 +21,7 @@ mod rules;
 mod secrets;
 mod share;
 mod store;
+mod tags;
 mod tokens;
 mod value_key;
 

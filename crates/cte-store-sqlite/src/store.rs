@@ -27,7 +27,9 @@ use crate::migrate::migrate;
 use crate::rows::{conversion_error, ms, time};
 use crate::rules;
 use crate::secrets::{key_path, SecretBox};
-use crate::{bulk_edits, configurations, dashboard, indicators, ingest, listing, paging, tokens};
+use crate::{
+    bulk_edits, configurations, dashboard, indicators, ingest, listing, paging, tags, tokens,
+};
 
 const MAX_IDLE_READERS: usize = 8;
 
@@ -381,66 +383,19 @@ impl Store for SqliteStore {
     }
 
     fn insert_tag(&self, tag: &Tag) -> StoreResult<()> {
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO tags (name, color) VALUES (?1, ?2)",
-                params![tag.name, tag.color],
-            )
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict(format!("Tag with name '{}' already exists.", tag.name))
-                } else {
-                    sql(e)
-                }
-            })?;
-            Ok(())
-        })
+        self.write(|tx| tags::insert_tag(tx, tag))
     }
 
     fn tags(&self) -> StoreResult<Vec<Tag>> {
-        self.read(|tx| {
-            let mut stmt = tx
-                .prepare("SELECT name, color FROM tags ORDER BY name")
-                .map_err(sql)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok(Tag {
-                        name: r.get(0)?,
-                        color: r.get(1)?,
-                    })
-                })
-                .map_err(sql)?;
-            rows.collect::<Result<_, _>>().map_err(sql)
-        })
+        self.read(tags::tags)
     }
 
     fn missing_tags(&self, names: &[String]) -> StoreResult<Vec<String>> {
-        self.read(|tx| {
-            let mut stmt = tx
-                .prepare_cached("SELECT 1 FROM tags WHERE name = ?1")
-                .map_err(sql)?;
-            let mut missing = Vec::new();
-            for n in names {
-                if !stmt.exists([n]).map_err(sql)? && !missing.contains(n) {
-                    missing.push(n.clone());
-                }
-            }
-            Ok(missing)
-        })
+        self.read(|tx| tags::missing_tags(tx, names))
     }
 
     fn delete_tag(&self, name: &str) -> StoreResult<()> {
-        self.write(|tx| {
-            let n = tx
-                .execute("DELETE FROM tags WHERE name = ?1", [name])
-                .map_err(sql)?;
-            if n == 0 {
-                return Err(StoreError::NotFound(format!(
-                    "Tag with name '{name}' does not exist."
-                )));
-            }
-            Ok(())
-        })
+        self.write(|tx| tags::delete_tag(tx, name))
     }
 
     fn tag_usage(&self, filter: &Filter) -> StoreResult<TagUsage> {
