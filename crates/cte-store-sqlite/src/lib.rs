@@ -22,6 +22,7 @@ mod secrets;
 mod share;
 mod store;
 mod tags;
+mod tenants;
 mod tokens;
 mod value_key;
 

@@ -17,18 +17,19 @@ use cte_core::rule::BusinessRule;
 use cte_core::store::{IngestBatch, RunKind, Store, TagUsage};
 use cte_core::tag::Tag;
 use cte_core::tenant::AlertType;
-use cte_core::tenant_config::{NetskopeTenant, Token};
+use cte_core::tenant_config::NetskopeTenant;
 use cte_core::{StoreError, StoreResult};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::commit_log::{CommitLog, COMMIT_LOG};
-use crate::error::{is_unique_violation, sql, SqliteError};
+use crate::error::{sql, SqliteError};
 use crate::migrate::migrate;
 use crate::rows::{conversion_error, ms, time};
 use crate::rules;
 use crate::secrets::{key_path, SecretBox};
 use crate::{
-    bulk_edits, configurations, dashboard, indicators, ingest, listing, paging, tags, tokens,
+    bulk_edits, configurations, dashboard, indicators, ingest, listing, paging, tags, tenants,
+    tokens,
 };
 
 const MAX_IDLE_READERS: usize = 8;
@@ -134,7 +135,7 @@ impl SqliteStore {
     }
 
     /// The token cipher; the key file is created only when `create` is set (on first save).
-    fn secret_box(&self, create: bool) -> StoreResult<std::sync::Arc<SecretBox>> {
+    pub(crate) fn secret_box(&self, create: bool) -> StoreResult<std::sync::Arc<SecretBox>> {
         let mut slot = self.secrets.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(b) = slot.as_ref() {
             return Ok(b.clone());
@@ -148,56 +149,6 @@ impl SqliteStore {
         let b = std::sync::Arc::new(SecretBox::open_or_create(&self.path)?);
         *slot = Some(b.clone());
         Ok(b)
-    }
-
-    fn seal_tenant(&self, t: &NetskopeTenant) -> StoreResult<(Option<Vec<u8>>, Vec<u8>)> {
-        let b = self.secret_box(true)?;
-        let v1 = match &t.v1_token {
-            Some(tok) => Some(b.seal(tok.expose(), &format!("tenants/{}/v1_token", t.name))?),
-            None => None,
-        };
-        let v2 = b.seal(t.v2_token.expose(), &format!("tenants/{}/v2_token", t.name))?;
-        Ok((v1, v2))
-    }
-
-    fn read_tenants(&self, name: Option<&str>) -> StoreResult<Vec<NetskopeTenant>> {
-        type RawTenant = (String, String, Option<Vec<u8>>, Vec<u8>, u32, bool, i64);
-        let rows: Vec<RawTenant> = self.read(|tx| {
-            let mut stmt = tx
-                .prepare(
-                    "SELECT name, tenant_name, v1_token, v2_token, initial_range_days, use_system_proxy, created_at
-                     FROM tenants WHERE ?1 IS NULL OR name = ?1 ORDER BY name",
-                )
-                .map_err(sql)?;
-            let rows = stmt
-                .query_map([name], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
-                })
-                .map_err(sql)?;
-            rows.collect::<Result<_, _>>().map_err(sql)
-        })?;
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let b = self.secret_box(false)?;
-        rows.into_iter()
-            .map(|(name, tenant_name, v1, v2, days, proxy, created)| {
-                let v1_token = match v1 {
-                    Some(v) => Some(Token::new(b.open(&v, &format!("tenants/{name}/v1_token"))?)),
-                    None => None,
-                };
-                let v2_token = Token::new(b.open(&v2, &format!("tenants/{name}/v2_token"))?);
-                Ok(NetskopeTenant {
-                    name,
-                    tenant_name,
-                    v1_token,
-                    v2_token,
-                    initial_range_days: days,
-                    use_system_proxy: proxy,
-                    created_at: time(created),
-                })
-            })
-            .collect()
     }
 
     /// Runs `f` in an IMMEDIATE write transaction; commits on `Ok`, rolls back on `Err`.
@@ -450,21 +401,7 @@ impl Store for SqliteStore {
 
     fn insert_tenant(&self, t: &NetskopeTenant) -> StoreResult<()> {
         let (v1, v2) = self.seal_tenant(t)?;
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO tenants (name, tenant_name, v1_token, v2_token, initial_range_days, use_system_proxy, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![t.name, t.tenant_name, v1, v2, t.initial_range_days, t.use_system_proxy, ms(t.created_at)],
-            )
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict(format!("Tenant with name '{}' already exists.", t.name))
-                } else {
-                    sql(e)
-                }
-            })?;
-            Ok(())
-        })
+        self.write(|tx| tenants::insert_tenant(tx, t, v1.as_deref(), &v2))
     }
 
     fn tenant(&self, name: &str) -> StoreResult<Option<NetskopeTenant>> {
@@ -477,53 +414,11 @@ impl Store for SqliteStore {
 
     fn update_tenant(&self, t: &NetskopeTenant) -> StoreResult<()> {
         let (v1, v2) = self.seal_tenant(t)?;
-        self.write(|tx| {
-            let n = tx
-                .execute(
-                    "UPDATE tenants SET tenant_name = ?2, v1_token = ?3, v2_token = ?4, initial_range_days = ?5,
-                     use_system_proxy = ?6 WHERE name = ?1",
-                    params![t.name, t.tenant_name, v1, v2, t.initial_range_days, t.use_system_proxy],
-                )
-                .map_err(sql)?;
-            if n == 0 {
-                return Err(StoreError::NotFound(format!(
-                    "Tenant with name '{}' does not exist.",
-                    t.name
-                )));
-            }
-            Ok(())
-        })
+        self.write(|tx| tenants::update_tenant(tx, t, v1.as_deref(), &v2))
     }
 
     fn delete_tenant(&self, name: &str) -> StoreResult<()> {
-        self.write(|tx| {
-            let users: Vec<String> = tx
-                .prepare("SELECT name FROM configurations WHERE tenant = ?1 ORDER BY name")
-                .map_err(sql)?
-                .query_map([name], |r| r.get(0))
-                .map_err(sql)?
-                .collect::<Result<_, _>>()
-                .map_err(sql)?;
-            if !users.is_empty() {
-                return Err(StoreError::Conflict(format!(
-                    "Tenant '{name}' is used by configuration(s) {}; delete them first.",
-                    users
-                        .iter()
-                        .map(|u| format!("'{u}'"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
-            let n = tx
-                .execute("DELETE FROM tenants WHERE name = ?1", [name])
-                .map_err(sql)?;
-            if n == 0 {
-                return Err(StoreError::NotFound(format!(
-                    "Tenant with name '{name}' does not exist."
-                )));
-            }
-            Ok(())
-        })
+        self.write(|tx| tenants::delete_tenant(tx, name))
     }
 
     fn pull_checkpoint(
