@@ -5,6 +5,7 @@
 //! at a time anyway); reads take a connection from a small pool so they run beside writes.
 
 mod bulk_edits;
+mod checkpoints;
 mod commit_log;
 mod configurations;
 mod dashboard;

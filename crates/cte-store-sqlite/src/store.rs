@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use cte_core::auth::{AccessGrant, ApiToken};
-use cte_core::checkpoint::{PullCheckpoint, PullPhase};
+use cte_core::checkpoint::PullCheckpoint;
 use cte_core::config::{Configuration, CteSettings, RunStatus};
 use cte_core::dashboard::{DashboardQuery, DashboardRow, PullCounts};
 use cte_core::filter::Filter;
@@ -19,17 +19,16 @@ use cte_core::tag::Tag;
 use cte_core::tenant::AlertType;
 use cte_core::tenant_config::NetskopeTenant;
 use cte_core::{StoreError, StoreResult};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::commit_log::{CommitLog, COMMIT_LOG};
 use crate::error::{sql, SqliteError};
 use crate::migrate::migrate;
-use crate::rows::{conversion_error, ms, time};
 use crate::rules;
 use crate::secrets::{key_path, SecretBox};
 use crate::{
-    bulk_edits, configurations, dashboard, indicators, ingest, listing, paging, tags, tenants,
-    tokens,
+    bulk_edits, checkpoints, configurations, dashboard, indicators, ingest, listing, paging, tags,
+    tenants, tokens,
 };
 
 const MAX_IDLE_READERS: usize = 8;
@@ -231,44 +230,6 @@ impl SqliteStore {
     }
 }
 
-fn save_checkpoint(tx: &rusqlite::Transaction<'_>, c: &PullCheckpoint) -> StoreResult<()> {
-    tx.prepare_cached(
-        "INSERT INTO pull_checkpoints (configuration, alert_type, phase, iterator, start_epoch, end_epoch,
-            positioned, in_flight, last_digest, alerts, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-         ON CONFLICT(configuration, alert_type) DO UPDATE SET
-            phase = excluded.phase, iterator = excluded.iterator, start_epoch = excluded.start_epoch,
-            end_epoch = excluded.end_epoch, positioned = excluded.positioned, in_flight = excluded.in_flight,
-            last_digest = excluded.last_digest, alerts = excluded.alerts, updated_at = excluded.updated_at",
-    )
-    .map_err(sql)?
-    .execute(params![
-        c.configuration,
-        c.alert_type.as_str(),
-        c.phase.as_str(),
-        c.iterator,
-        c.start_epoch,
-        c.end_epoch,
-        c.positioned,
-        c.in_flight,
-        c.last_digest,
-        c.alerts as i64,
-        ms(c.updated_at)
-    ])
-    .map_err(|e| match &e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
-        {
-            StoreError::NotFound(format!(
-                "Configuration with name '{}' does not exist.",
-                c.configuration
-            ))
-        }
-        _ => sql(e),
-    })?;
-    Ok(())
-}
-
 impl Store for SqliteStore {
     fn settings(&self) -> StoreResult<CteSettings> {
         self.read(configurations::read_settings)
@@ -426,36 +387,11 @@ impl Store for SqliteStore {
         configuration: &str,
         alert_type: AlertType,
     ) -> StoreResult<Option<PullCheckpoint>> {
-        self.read(|tx| {
-            tx.query_row(
-                "SELECT phase, iterator, start_epoch, end_epoch, positioned, in_flight, last_digest, alerts, updated_at
-                 FROM pull_checkpoints WHERE configuration = ?1 AND alert_type = ?2",
-                params![configuration, alert_type.as_str()],
-                |r| {
-                    let phase: String = r.get(0)?;
-                    Ok(PullCheckpoint {
-                        configuration: configuration.to_string(),
-                        alert_type,
-                        phase: PullPhase::parse(&phase)
-                            .ok_or_else(|| conversion_error(format!("unknown phase {phase}")))?,
-                        iterator: r.get(1)?,
-                        start_epoch: r.get(2)?,
-                        end_epoch: r.get(3)?,
-                        positioned: r.get(4)?,
-                        in_flight: r.get(5)?,
-                        last_digest: r.get(6)?,
-                        alerts: r.get::<_, i64>(7)? as u64,
-                        updated_at: time(r.get(8)?),
-                    })
-                },
-            )
-            .optional()
-            .map_err(sql)
-        })
+        self.read(|tx| checkpoints::pull_checkpoint(tx, configuration, alert_type))
     }
 
     fn save_pull_checkpoint(&self, checkpoint: &PullCheckpoint) -> StoreResult<()> {
-        self.write(|tx| save_checkpoint(tx, checkpoint))
+        self.write(|tx| checkpoints::save_checkpoint(tx, checkpoint))
     }
 
     fn ingest_pull_page(
@@ -466,7 +402,7 @@ impl Store for SqliteStore {
         self.write_logging_keys(|tx, _, tiers| {
             let plan = ingest::plan(tx, batch)?;
             ingest::apply(tx, batch, plan, tiers)?;
-            save_checkpoint(tx, checkpoint)?;
+            checkpoints::save_checkpoint(tx, checkpoint)?;
             Ok(((), None))
         })
     }
