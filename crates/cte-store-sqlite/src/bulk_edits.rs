@@ -6,9 +6,9 @@ use cte_core::{StoreError, StoreResult};
 use rusqlite::types::Value;
 use rusqlite::{params, OptionalExtension, Transaction};
 
+use crate::documents::id_of;
 use crate::error::sql;
 use crate::filter_sql;
-use crate::indicators::id_of;
 use crate::listing::select_ids;
 use crate::value_key::value_key;
 

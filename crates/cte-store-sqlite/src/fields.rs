@@ -1,5 +1,5 @@
 //! Where the store keeps each of CE's indicator fields ([`Field`]): the one table from CE's names
-//! to SQL columns, which list sorts (`indicators.rs`), dashboard groups (`dashboard.rs`) and
+//! to SQL columns, which list sorts (`listing.rs`), dashboard groups (`dashboard.rs`) and
 //! filters (`filter_sql.rs`) read.
 //!
 //! A field of the indicator is a column of `indicators`, which every query aliases `i`; a field

@@ -10,8 +10,8 @@ use cte_core::{StoreError, StoreResult};
 use rusqlite::{params, CachedStatement, Transaction};
 
 use crate::configurations::read_settings;
+use crate::documents::{complete_documents, load_by_id, stored_rows, IndicatorRow};
 use crate::error::{corrupt, sql};
-use crate::indicators::{complete_documents, load_by_id, stored_rows, IndicatorRow};
 use crate::rows::{ms, opt_ms};
 use crate::value_key::{value_key, Tiers};
 

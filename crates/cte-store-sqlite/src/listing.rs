@@ -9,8 +9,8 @@ use cte_core::StoreResult;
 use rusqlite::types::Value;
 use rusqlite::Transaction;
 
+use crate::documents::load_many;
 use crate::error::sql;
-use crate::indicators::load_many;
 use crate::{fields, filter_sql};
 
 fn sort_sql(key: SortKey, ascending: bool) -> String {

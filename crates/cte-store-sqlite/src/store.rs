@@ -27,7 +27,7 @@ use crate::migrate::migrate;
 use crate::rules;
 use crate::secrets::{key_path, SecretBox};
 use crate::{
-    bulk_edits, checkpoints, configurations, dashboard, indicators, ingest, listing, paging, tags,
+    bulk_edits, checkpoints, configurations, dashboard, documents, ingest, listing, paging, tags,
     tenants, tokens,
 };
 
@@ -328,7 +328,7 @@ impl Store for SqliteStore {
     }
 
     fn indicator(&self, value: &str) -> StoreResult<Option<Indicator>> {
-        self.read(|tx| indicators::load_by_value(tx, value))
+        self.read(|tx| documents::load_by_value(tx, value))
     }
 
     fn list_indicators(&self, query: &ListQuery) -> StoreResult<Vec<Indicator>> {
