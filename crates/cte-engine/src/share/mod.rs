@@ -4,20 +4,19 @@
 //! - `plan`: [`plan_push`], what a target's next push will be, from the stored state alone;
 //! - `execute`: the URL-list and file-hash-list protocols that send it ([`push_url_list`],
 //!   [`push_hash_list`]);
-//! - `preview`: what the API shows beside a plan ([`exclusions`], [`selection_size`]).
+//! - `preview`: what the API shows beside a plan ([`exclusions`], [`selection_size`]);
+//! - `tagging`: CE's `Unshared` and `Invalid host` tags after a push.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
 use cte_core::config::{Configuration, RunStatus};
 use cte_core::indicator::DestinationStatus;
-use cte_core::query::Locator;
 use cte_core::rule::{Action, BusinessRule, ShareTarget};
-use cte_core::share::{Exclusion, ListPlan, PushAck};
+use cte_core::share::PushAck;
 use cte_core::store::{RunKind, Store};
-use cte_core::tag::Tag;
-use cte_core::tenant_config::{NetskopeParams, TenantConnector};
+use cte_core::tenant_config::TenantConnector;
 use cte_core::StoreError;
 use sha2::{Digest, Sha256};
 
@@ -37,6 +36,11 @@ mod preview;
 
 pub use plan::{plan_push, plan_target, sharing_filter, PlannedPush};
 pub use preview::{exclusions, selection_size, Excluded, SelectionSize};
+
+mod tagging;
+
+use tagging::apply_tags;
+pub use tagging::{tagging_enabled, INVALID_HOST_TAG, TAG_COLOR, UNSHARED_TAG};
 
 /// What one sharing configuration's target did in a share run.
 #[derive(Debug, Clone)]
@@ -286,76 +290,6 @@ async fn share_rules(
         }
     }
     Ok(reports)
-}
-
-/// CE's tag on indicators a list left out.
-pub const UNSHARED_TAG: &str = "Unshared";
-/// CE's tag on indicators the tenant refused.
-pub const INVALID_HOST_TAG: &str = "Invalid host";
-/// CE's colour for both tags.
-pub const TAG_COLOR: &str = "#ED3347";
-
-/// Whether the destination's `enable_tagging` is on (CE's default: yes).
-pub fn tagging_enabled(dest: &Configuration) -> bool {
-    NetskopeParams::from_json(&dest.parameters)
-        .map(|p| p.enable_tagging)
-        .unwrap_or(true)
-}
-
-/// CE's tagging side effects of a push, on every source's record of the indicators concerned (as
-/// CE's plugin tags them): `Unshared` on the indicators the cut left out and off the shared ones,
-/// `Invalid host` on the ones the tenant refused. The tags are created when missing.
-fn apply_tags(
-    store: &dyn Store,
-    plan: &ListPlan,
-    rejected: &[(String, String)],
-) -> Result<(), StoreError> {
-    let cut: Vec<String> = plan
-        .excluded
-        .iter()
-        .filter(|(_, e)| *e != Exclusion::Type)
-        .map(|(v, _)| v.clone())
-        .collect();
-    let refused: HashSet<&str> = rejected.iter().map(|(v, _)| v.as_str()).collect();
-    let shared: Vec<String> = plan
-        .entries
-        .iter()
-        .filter(|v| !refused.contains(v.as_str()))
-        .cloned()
-        .collect();
-    let rejected: Vec<String> = rejected.iter().map(|(v, _)| v.clone()).collect();
-    let needed: Vec<String> = [
-        (!cut.is_empty()).then_some(UNSHARED_TAG),
-        (!rejected.is_empty()).then_some(INVALID_HOST_TAG),
-    ]
-    .into_iter()
-    .flatten()
-    .map(str::to_string)
-    .collect();
-    for name in store.missing_tags(&needed)? {
-        match store.insert_tag(&Tag {
-            name,
-            color: TAG_COLOR.into(),
-        }) {
-            Ok(()) | Err(StoreError::Conflict(_)) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    let on = |values: Vec<String>| Locator::Values {
-        values,
-        source: None,
-    };
-    let unshared = [UNSHARED_TAG.to_string()];
-    if !cut.is_empty() {
-        store.edit_tags(&on(cut), &unshared, &[])?;
-    }
-    if !shared.is_empty() {
-        store.edit_tags(&on(shared), &[], &unshared)?;
-    }
-    if !rejected.is_empty() {
-        store.edit_tags(&on(rejected), &[INVALID_HOST_TAG.to_string()], &[])?;
-    }
-    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
