@@ -7,7 +7,7 @@ use rusqlite::types::Value;
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use crate::documents::id_of;
-use crate::error::sql;
+use crate::error::{found, sql};
 use crate::filter_sql;
 use crate::listing::select_ids;
 use crate::value_key::value_key;
@@ -27,12 +27,9 @@ pub(crate) fn set_retracted(
             params![id, source, retracted],
         )
         .map_err(sql)?;
-    if n == 0 {
-        return Err(StoreError::NotFound(format!(
-            "Indicator with value='{value}' has no record from source '{source}'."
-        )));
-    }
-    Ok(())
+    found(n, || {
+        format!("Indicator with value='{value}' has no record from source '{source}'.")
+    })
 }
 
 /// Row ids located, each with the source whose records an edit touches (`None` = all sources).

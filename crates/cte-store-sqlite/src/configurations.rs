@@ -4,11 +4,11 @@
 use cte_core::config::{Configuration, IntervalUnit, PluginKind, RunStatus};
 use cte_core::reconcile::TagStrategy;
 use cte_core::store::RunKind;
-use cte_core::{StoreError, StoreResult};
+use cte_core::StoreResult;
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 use crate::bulk_edits;
-use crate::error::{corrupt, is_unique_violation, sql};
+use crate::error::{conflict_or_sql, corrupt, found, sql};
 use crate::rows::{conversion_error, ms, opt_ms, opt_time, time};
 
 const CONFIG_COLUMNS: &str = "name, plugin, active, tenant, ssl_validation, poll_interval, poll_interval_unit, reputation, age_after_days, parameters, tags_aggregate_strategy, created_at, pull_last_run_at, pull_success, pull_message, share_last_run_at, share_success, share_message";
@@ -112,14 +112,9 @@ pub(crate) fn insert_configuration(tx: &Transaction<'_>, c: &Configuration) -> S
         rusqlite::params_from_iter(config_params(c)),
     )
     .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::Conflict(format!(
-                "Configuration with name '{}' already exists.",
-                c.name
-            ))
-        } else {
-            sql(e)
-        }
+        conflict_or_sql(e, || {
+            format!("Configuration with name '{}' already exists.", c.name)
+        })
     })?;
     Ok(())
 }
@@ -161,13 +156,9 @@ pub(crate) fn update_configuration(tx: &Transaction<'_>, c: &Configuration) -> S
             rusqlite::params_from_iter(config_params(c)),
         )
         .map_err(sql)?;
-    if n == 0 {
-        return Err(StoreError::NotFound(format!(
-            "Configuration with name '{}' does not exist.",
-            c.name
-        )));
-    }
-    Ok(())
+    found(n, || {
+        format!("Configuration with name '{}' does not exist.", c.name)
+    })
 }
 
 pub(crate) fn delete_configuration(
@@ -178,11 +169,9 @@ pub(crate) fn delete_configuration(
     let n = tx
         .execute("DELETE FROM configurations WHERE name = ?1", [name])
         .map_err(sql)?;
-    if n == 0 {
-        return Err(StoreError::NotFound(format!(
-            "Configuration with name '{name}' does not exist."
-        )));
-    }
+    found(n, || {
+        format!("Configuration with name '{name}' does not exist.")
+    })?;
     if !keep_data {
         bulk_edits::remove_source(tx, name)?;
     }
@@ -220,10 +209,7 @@ pub(crate) fn record_run(
             ],
         )
         .map_err(sql)?;
-    if n == 0 {
-        return Err(StoreError::NotFound(format!(
-            "Configuration with name '{configuration}' does not exist."
-        )));
-    }
-    Ok(())
+    found(n, || {
+        format!("Configuration with name '{configuration}' does not exist.")
+    })
 }

@@ -361,8 +361,8 @@ impl Store for SqliteStore {
     }
 
     fn insert_tenant(&self, t: &NetskopeTenant) -> StoreResult<()> {
-        let (v1, v2) = self.seal_tenant(t)?;
-        self.write(|tx| tenants::insert_tenant(tx, t, v1.as_deref(), &v2))
+        let sealed = self.seal_tenant(t)?;
+        self.write(|tx| tenants::insert_tenant(tx, t, &sealed))
     }
 
     fn tenant(&self, name: &str) -> StoreResult<Option<NetskopeTenant>> {
@@ -374,8 +374,8 @@ impl Store for SqliteStore {
     }
 
     fn update_tenant(&self, t: &NetskopeTenant) -> StoreResult<()> {
-        let (v1, v2) = self.seal_tenant(t)?;
-        self.write(|tx| tenants::update_tenant(tx, t, v1.as_deref(), &v2))
+        let sealed = self.seal_tenant(t)?;
+        self.write(|tx| tenants::update_tenant(tx, t, &sealed))
     }
 
     fn delete_tenant(&self, name: &str) -> StoreResult<()> {

@@ -2,10 +2,10 @@
 //! ingest and bulk edits.
 
 use cte_core::tag::Tag;
-use cte_core::{StoreError, StoreResult};
+use cte_core::StoreResult;
 use rusqlite::{params, Transaction};
 
-use crate::error::{is_unique_violation, sql};
+use crate::error::{conflict_or_sql, found, sql};
 
 pub(crate) fn insert_tag(tx: &Transaction<'_>, tag: &Tag) -> StoreResult<()> {
     tx.execute(
@@ -13,11 +13,9 @@ pub(crate) fn insert_tag(tx: &Transaction<'_>, tag: &Tag) -> StoreResult<()> {
         params![tag.name, tag.color],
     )
     .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::Conflict(format!("Tag with name '{}' already exists.", tag.name))
-        } else {
-            sql(e)
-        }
+        conflict_or_sql(e, || {
+            format!("Tag with name '{}' already exists.", tag.name)
+        })
     })?;
     Ok(())
 }
@@ -54,10 +52,5 @@ pub(crate) fn delete_tag(tx: &Transaction<'_>, name: &str) -> StoreResult<()> {
     let n = tx
         .execute("DELETE FROM tags WHERE name = ?1", [name])
         .map_err(sql)?;
-    if n == 0 {
-        return Err(StoreError::NotFound(format!(
-            "Tag with name '{name}' does not exist."
-        )));
-    }
-    Ok(())
+    found(n, || format!("Tag with name '{name}' does not exist."))
 }

@@ -5,22 +5,25 @@ use cte_core::tenant_config::{NetskopeTenant, Token};
 use cte_core::{StoreError, StoreResult};
 use rusqlite::{params, Transaction};
 
-use crate::error::{is_unique_violation, sql};
+use crate::error::{conflict_or_sql, found, sql};
 use crate::rows::{ms, time};
 use crate::SqliteStore;
 
+/// A tenant's tokens as the `tenants` row holds them, sealed by [`SqliteStore::seal_tenant`].
+pub(crate) struct SealedTokens {
+    v1: Option<Vec<u8>>,
+    v2: Vec<u8>,
+}
+
 impl SqliteStore {
-    pub(crate) fn seal_tenant(
-        &self,
-        t: &NetskopeTenant,
-    ) -> StoreResult<(Option<Vec<u8>>, Vec<u8>)> {
+    pub(crate) fn seal_tenant(&self, t: &NetskopeTenant) -> StoreResult<SealedTokens> {
         let b = self.secret_box(true)?;
         let v1 = match &t.v1_token {
             Some(tok) => Some(b.seal(tok.expose(), &format!("tenants/{}/v1_token", t.name))?),
             None => None,
         };
         let v2 = b.seal(t.v2_token.expose(), &format!("tenants/{}/v2_token", t.name))?;
-        Ok((v1, v2))
+        Ok(SealedTokens { v1, v2 })
     }
 
     pub(crate) fn read_tenants(&self, name: Option<&str>) -> StoreResult<Vec<NetskopeTenant>> {
@@ -67,44 +70,32 @@ impl SqliteStore {
 pub(crate) fn insert_tenant(
     tx: &Transaction<'_>,
     t: &NetskopeTenant,
-    v1: Option<&[u8]>,
-    v2: &[u8],
+    sealed: &SealedTokens,
 ) -> StoreResult<()> {
     tx.execute(
-                "INSERT INTO tenants (name, tenant_name, v1_token, v2_token, initial_range_days, use_system_proxy, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![t.name, t.tenant_name, v1, v2, t.initial_range_days, t.use_system_proxy, ms(t.created_at)],
-            )
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict(format!("Tenant with name '{}' already exists.", t.name))
-                } else {
-                    sql(e)
-                }
-            })?;
+        "INSERT INTO tenants (name, tenant_name, v1_token, v2_token, initial_range_days, use_system_proxy, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![t.name, t.tenant_name, sealed.v1, sealed.v2, t.initial_range_days, t.use_system_proxy, ms(t.created_at)],
+    )
+    .map_err(|e| conflict_or_sql(e, || format!("Tenant with name '{}' already exists.", t.name)))?;
     Ok(())
 }
 
 pub(crate) fn update_tenant(
     tx: &Transaction<'_>,
     t: &NetskopeTenant,
-    v1: Option<&[u8]>,
-    v2: &[u8],
+    sealed: &SealedTokens,
 ) -> StoreResult<()> {
     let n = tx
-                .execute(
-                    "UPDATE tenants SET tenant_name = ?2, v1_token = ?3, v2_token = ?4, initial_range_days = ?5,
-                     use_system_proxy = ?6 WHERE name = ?1",
-                    params![t.name, t.tenant_name, v1, v2, t.initial_range_days, t.use_system_proxy],
-                )
-                .map_err(sql)?;
-    if n == 0 {
-        return Err(StoreError::NotFound(format!(
-            "Tenant with name '{}' does not exist.",
-            t.name
-        )));
-    }
-    Ok(())
+        .execute(
+            "UPDATE tenants SET tenant_name = ?2, v1_token = ?3, v2_token = ?4, initial_range_days = ?5,
+             use_system_proxy = ?6 WHERE name = ?1",
+            params![t.name, t.tenant_name, sealed.v1, sealed.v2, t.initial_range_days, t.use_system_proxy],
+        )
+        .map_err(sql)?;
+    found(n, || {
+        format!("Tenant with name '{}' does not exist.", t.name)
+    })
 }
 
 pub(crate) fn delete_tenant(tx: &Transaction<'_>, name: &str) -> StoreResult<()> {
@@ -128,10 +119,5 @@ pub(crate) fn delete_tenant(tx: &Transaction<'_>, name: &str) -> StoreResult<()>
     let n = tx
         .execute("DELETE FROM tenants WHERE name = ?1", [name])
         .map_err(sql)?;
-    if n == 0 {
-        return Err(StoreError::NotFound(format!(
-            "Tenant with name '{name}' does not exist."
-        )));
-    }
-    Ok(())
+    found(n, || format!("Tenant with name '{name}' does not exist."))
 }

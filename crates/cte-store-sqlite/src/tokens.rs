@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use cte_core::auth::{AccessGrant, ApiToken, Scope};
-use cte_core::{StoreError, StoreResult};
+use cte_core::StoreResult;
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
-use crate::error::{is_unique_violation, sql};
+use crate::error::{conflict_or_sql, sql};
 use crate::rows::{ms, opt_ms, opt_time, time};
 
 fn scopes_to_text(scopes: &[Scope]) -> String {
@@ -54,13 +54,7 @@ pub(crate) fn insert_api_token(tx: &Transaction<'_>, t: &ApiToken) -> StoreResul
             opt_ms(t.locked_until)
         ],
     )
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::Conflict(format!("Token '{}' already exists.", t.client_id))
-        } else {
-            sql(e)
-        }
-    })?;
+    .map_err(|e| conflict_or_sql(e, || format!("Token '{}' already exists.", t.client_id)))?;
     Ok(())
 }
 
