@@ -1,4 +1,6 @@
-//! [`SqliteStore`]: connections, and the port methods other than indicators.
+//! [`SqliteStore`]: its connections, the read and write transactions, and the port's methods, each
+//! a call into the module that does the job (tokens, configurations, tags, tenants, checkpoints,
+//! ingest, documents, listing, bulk edits, rules, sharing).
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
