@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::State;
 use cte_core::dashboard::{CountBy, DashboardQuery, GroupKey, GroupValue};
+use cte_core::field::Field;
 use cte_core::time::format_datetime;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -84,7 +85,7 @@ impl DashboardParams {
         let mut group_by: Vec<GroupKey> = Vec::new();
         for g in self.group_by.iter().flatten() {
             let key = GroupKey::from_param(g.trim()).ok_or_else(|| {
-                let allowed: Vec<&str> = GroupKey::ALL.iter().map(|k| k.as_param()).collect();
+                let allowed: Vec<&str> = GroupKey::all().map(|k| k.field().as_param()).collect();
                 ApiError::BadRequest(format!(
                     "Invalid group_by '{g}'. Allowed values are: {}.",
                     allowed.join(", ")
@@ -95,7 +96,9 @@ impl DashboardParams {
             }
         }
         let count_by = match self.count_by.as_deref().map(str::trim) {
-            None | Some("") if group_by.contains(&GroupKey::Value) => CountBy::ExternalHits,
+            None | Some("") if group_by.iter().any(|k| k.field() == Field::Value) => {
+                CountBy::ExternalHits
+            }
             None | Some("") => CountBy::Rows,
             Some("internalHits") => CountBy::InternalHits,
             Some("externalHits") => CountBy::ExternalHits,
@@ -165,7 +168,7 @@ pub(crate) async fn dashboards(
                 id: keys
                     .iter()
                     .zip(&r.key)
-                    .map(|(k, v)| (k.name().to_string(), group_json(v)))
+                    .map(|(k, v)| (k.field().name().to_string(), group_json(v)))
                     .collect(),
                 count: r.count,
             })

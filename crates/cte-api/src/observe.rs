@@ -11,6 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use cte_core::config::{PluginKind, RunStatus};
 use cte_core::dashboard::{CountBy, DashboardQuery, GroupKey, GroupValue};
+use cte_core::field::Field;
 use cte_core::filter::Filter;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -180,7 +181,10 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, A
         .run(|store| {
             let rows = store.dashboard(&DashboardQuery {
                 filter: Filter::all(),
-                group_by: vec![GroupKey::Type, GroupKey::Active],
+                group_by: [Field::Type, Field::Active]
+                    .into_iter()
+                    .filter_map(GroupKey::new)
+                    .collect(),
                 count_by: CountBy::Rows,
                 ascending: false,
                 limit: 1_000,

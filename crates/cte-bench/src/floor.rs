@@ -45,14 +45,15 @@ impl Floor {
         })
     }
 
-    /// Inserts `rows` (new values) in one transaction, with their key entries (merged into tier 0
-    /// as the store merges them); returns the time it took.
+    /// Inserts `rows` (new values) in one transaction (their key entries, added by trigger, merged
+    /// into tier 0 as the store merges them); returns the time it took.
     pub fn insert(&mut self, rows: &[Ioc]) -> anyhow::Result<Duration> {
         let t0 = Instant::now();
         let tx = self.conn.transaction()?;
         {
+            // As the store inserts: OR FAIL, and the key entry added by the table's trigger.
             let mut ind = tx.prepare_cached(
-                "INSERT INTO indicators (value, type, test, safe, active, expires_at, internal_hits, external_hits, shared_with, value_key)
+                "INSERT OR FAIL INTO indicators (value, type, test, safe, active, expires_at, internal_hits, external_hits, shared_with, value_key)
                  VALUES (?1, ?2, 0, 0, 1, ?3, 0, 1, '[]', ?4)",
             )?;
             let mut src = tx.prepare_cached(
@@ -60,8 +61,6 @@ impl Floor {
                     comments, extended_information, internal_hits, external_hits, retracted)
                  VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, 0, 1, 0)",
             )?;
-            let mut key =
-                tx.prepare_cached("INSERT INTO value_keys (tier, key, id) VALUES (1, ?1, ?2)")?;
             let mut tag = tx.prepare_cached(
                 "INSERT INTO source_tags (indicator_id, source, tag, seq) VALUES (?1, ?2, ?3, ?4)",
             )?;
@@ -69,7 +68,6 @@ impl Floor {
                 let value_key = cte_store_sqlite::value_key(&r.value);
                 ind.execute(params![r.value, r.kind, EXPIRES_AT_MS, value_key])?;
                 let id = tx.last_insert_rowid();
-                key.execute(params![value_key, id])?;
                 let severity = ["unknown", "low", "medium", "high", "critical"]
                     .iter()
                     .position(|s| *s == r.severity)

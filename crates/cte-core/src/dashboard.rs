@@ -9,86 +9,37 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::field::Field;
 use crate::filter::Filter;
+use crate::query::SortKey;
 
-/// A field dashboards may group by (CE's allowed `group_by` list).
+/// A field dashboards may group by (CE's allowed `group_by` list): those lists sort by, but
+/// `sources.severity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GroupKey {
-    /// `value`
-    Value,
-    /// `type`
-    Type,
-    /// `sources.source`
-    Source,
-    /// `sources.comments`
-    Comments,
-    /// `test`
-    Test,
-    /// `active`
-    Active,
-    /// `internalHits` (the indicator's total)
-    InternalHits,
-    /// `externalHits` (the indicator's total)
-    ExternalHits,
-    /// `sources.reputation`
-    Reputation,
-    /// `sources.firstSeen`
-    FirstSeen,
-    /// `sources.lastSeen`
-    LastSeen,
-    /// `expiresAt`
-    ExpiresAt,
-}
+pub struct GroupKey(Field);
 
 impl GroupKey {
+    /// The key of `field`, if dashboards may group by it.
+    pub fn new(field: Field) -> Option<GroupKey> {
+        let sortable = SortKey::new(field).is_some();
+        (sortable && field != Field::Severity).then_some(GroupKey(field))
+    }
+
     /// Every key, in CE's order.
-    pub const ALL: [GroupKey; 12] = [
-        GroupKey::Value,
-        GroupKey::Type,
-        GroupKey::Source,
-        GroupKey::Comments,
-        GroupKey::Test,
-        GroupKey::Active,
-        GroupKey::InternalHits,
-        GroupKey::ExternalHits,
-        GroupKey::Reputation,
-        GroupKey::FirstSeen,
-        GroupKey::LastSeen,
-        GroupKey::ExpiresAt,
-    ];
-
-    /// CE's parameter spelling (`sources.source`).
-    pub fn as_param(self) -> &'static str {
-        match self {
-            GroupKey::Value => "value",
-            GroupKey::Type => "type",
-            GroupKey::Source => "sources.source",
-            GroupKey::Comments => "sources.comments",
-            GroupKey::Test => "test",
-            GroupKey::Active => "active",
-            GroupKey::InternalHits => "internalHits",
-            GroupKey::ExternalHits => "externalHits",
-            GroupKey::Reputation => "sources.reputation",
-            GroupKey::FirstSeen => "sources.firstSeen",
-            GroupKey::LastSeen => "sources.lastSeen",
-            GroupKey::ExpiresAt => "expiresAt",
-        }
+    pub fn all() -> impl Iterator<Item = GroupKey> {
+        SortKey::all().filter_map(|k| GroupKey::new(k.field()))
     }
 
-    /// Parses CE's parameter spelling; `None` for anything outside the allowed list.
+    /// Parses CE's parameter spelling (`sources.source`); `None` for anything outside the
+    /// allowed list.
     pub fn from_param(s: &str) -> Option<GroupKey> {
-        GroupKey::ALL.into_iter().find(|k| k.as_param() == s)
+        Field::from_param(s).and_then(GroupKey::new)
     }
 
-    /// The key's name in a result's `_id`: the last segment of the path (`source`).
-    pub fn name(self) -> &'static str {
-        let p = self.as_param();
-        p.rsplit('.').next().unwrap_or(p)
-    }
-
-    /// Whether the field belongs to a source record (grouping by it unwinds `sources`).
-    pub fn is_per_source(self) -> bool {
-        self.as_param().starts_with("sources.")
+    /// The field grouped by. Its [`Field::name`] keys the group's value in a result's `_id`;
+    /// grouping by a field of a source record ([`Field::is_per_source`]) unwinds `sources`.
+    pub fn field(self) -> Field {
+        self.0
     }
 }
 

@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod dashboard;
 pub mod error;
+pub mod field;
 pub mod filter;
 pub mod indicator;
 pub mod normalize;

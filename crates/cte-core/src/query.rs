@@ -1,57 +1,31 @@
 //! How callers select indicators: list queries with sort and paging, and bulk-edit locators.
 
+use crate::field::Field;
 use crate::filter::Filter;
 
-/// The fields CE lets `GET /api/cte/indicators/` sort by.
+/// A field CE lets `GET /api/cte/indicators/` sort by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortKey {
-    /// `value`
-    Value,
-    /// `type`
-    Type,
-    /// `sources.source`
-    Source,
-    /// `sources.comments`
-    Comments,
-    /// `test`
-    Test,
-    /// `active`
-    Active,
-    /// `internalHits`
-    InternalHits,
-    /// `externalHits`
-    ExternalHits,
-    /// `sources.reputation`
-    Reputation,
-    /// `sources.firstSeen`
-    FirstSeen,
-    /// `sources.severity`
-    Severity,
-    /// `sources.lastSeen`
-    LastSeen,
-    /// `expiresAt`
-    ExpiresAt,
-}
+pub struct SortKey(Field);
 
 impl SortKey {
-    /// Parses CE's sort parameter; unknown names give `None` (CE then does not sort).
+    /// The key of `field`, if lists may be sorted by it.
+    pub fn new(field: Field) -> Option<SortKey> {
+        Field::SORTABLE.contains(&field).then_some(SortKey(field))
+    }
+
+    /// Every key, in CE's order.
+    pub fn all() -> impl Iterator<Item = SortKey> {
+        Field::SORTABLE.into_iter().map(SortKey)
+    }
+
+    /// Parses CE's sort parameter; other names give `None` (CE then does not sort).
     pub fn from_param(s: &str) -> Option<SortKey> {
-        Some(match s {
-            "value" => SortKey::Value,
-            "type" => SortKey::Type,
-            "sources.source" => SortKey::Source,
-            "sources.comments" => SortKey::Comments,
-            "test" => SortKey::Test,
-            "active" => SortKey::Active,
-            "internalHits" => SortKey::InternalHits,
-            "externalHits" => SortKey::ExternalHits,
-            "sources.reputation" => SortKey::Reputation,
-            "sources.firstSeen" => SortKey::FirstSeen,
-            "sources.severity" => SortKey::Severity,
-            "sources.lastSeen" => SortKey::LastSeen,
-            "expiresAt" => SortKey::ExpiresAt,
-            _ => return None,
-        })
+        Field::from_param(s).and_then(SortKey::new)
+    }
+
+    /// The field sorted by.
+    pub fn field(self) -> Field {
+        self.0
     }
 }
 

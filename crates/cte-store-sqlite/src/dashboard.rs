@@ -7,46 +7,25 @@
 use cte_core::dashboard::{
     CountBy, DashboardQuery, DashboardRow, GroupKey, GroupValue, PullCounts,
 };
+use cte_core::field::Field;
 use cte_core::StoreResult;
 use rusqlite::types::Value;
 use rusqlite::Transaction;
 
 use crate::error::sql;
+use crate::fields::{self, Stored};
 use crate::filter_sql;
 use crate::rows::time;
 
-fn column(key: GroupKey) -> &'static str {
-    match key {
-        GroupKey::Value => "i.value",
-        GroupKey::Type => "i.type",
-        GroupKey::Test => "i.test",
-        GroupKey::Active => "i.active",
-        GroupKey::InternalHits => "i.internal_hits",
-        GroupKey::ExternalHits => "i.external_hits",
-        GroupKey::ExpiresAt => "i.expires_at",
-        GroupKey::Source => "s.source",
-        GroupKey::Comments => "s.comments",
-        GroupKey::Reputation => "s.reputation",
-        GroupKey::FirstSeen => "s.first_seen",
-        GroupKey::LastSeen => "s.last_seen",
-    }
-}
-
 fn group_value(key: GroupKey, r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<GroupValue> {
-    Ok(match key {
-        GroupKey::Value | GroupKey::Type | GroupKey::Source | GroupKey::Comments => {
-            GroupValue::Text(r.get(i)?)
-        }
-        GroupKey::Test | GroupKey::Active => GroupValue::Bool(r.get(i)?),
-        GroupKey::InternalHits | GroupKey::ExternalHits | GroupKey::Reputation => {
-            GroupValue::Int(r.get(i)?)
-        }
-        GroupKey::FirstSeen | GroupKey::LastSeen | GroupKey::ExpiresAt => {
-            match r.get::<_, Option<i64>>(i)? {
-                Some(ms) => GroupValue::Time(time(ms)),
-                None => GroupValue::Null,
-            }
-        }
+    Ok(match fields::column(key.field()).stored {
+        Stored::Text | Stored::JsonArray => GroupValue::Text(r.get(i)?),
+        Stored::Boolean => GroupValue::Bool(r.get(i)?),
+        Stored::Integer => GroupValue::Int(r.get(i)?),
+        Stored::Time { .. } => match r.get::<_, Option<i64>>(i)? {
+            Some(ms) => GroupValue::Time(time(ms)),
+            None => GroupValue::Null,
+        },
     })
 }
 
@@ -56,18 +35,23 @@ pub(crate) fn dashboard(
 ) -> StoreResult<Vec<DashboardRow>> {
     let mut params: Vec<Value> = Vec::new();
     let cond = filter_sql::compile(&q.filter, &mut params);
-    let unwind = q.group_by.iter().any(|k| k.is_per_source());
+    let unwind = q.group_by.iter().any(|k| k.field().is_per_source());
     let from = if unwind {
         "indicators i JOIN indicator_sources s ON s.indicator_id = i.id"
     } else {
         "indicators i"
     };
+    let sum = |field: Field| format!("SUM({})", fields::column(field).sql("s"));
     let count = match q.count_by {
-        CountBy::Rows => "COUNT(*)",
-        CountBy::InternalHits => "SUM(i.internal_hits)",
-        CountBy::ExternalHits => "SUM(i.external_hits)",
+        CountBy::Rows => "COUNT(*)".to_string(),
+        CountBy::InternalHits => sum(Field::InternalHits),
+        CountBy::ExternalHits => sum(Field::ExternalHits),
     };
-    let cols: Vec<&str> = q.group_by.iter().map(|k| column(*k)).collect();
+    let cols: Vec<String> = q
+        .group_by
+        .iter()
+        .map(|k| fields::column(k.field()).sql("s"))
+        .collect();
     let dir = if q.ascending { "ASC" } else { "DESC" };
     let text = if cols.is_empty() {
         // One group over everything; none at all when nothing matches (as Mongo's `$group`).

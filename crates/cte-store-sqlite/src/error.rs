@@ -1,6 +1,6 @@
 //! The adapter's own error, and its mapping onto the port's [`StoreError`].
 
-use cte_core::StoreError;
+use cte_core::{StoreError, StoreResult};
 
 /// What can go wrong inside the SQLite adapter.
 #[derive(Debug, thiserror::Error)]
@@ -35,4 +35,32 @@ impl From<SqliteError> for StoreError {
 
 pub(crate) fn sql(e: rusqlite::Error) -> StoreError {
     StoreError::from(SqliteError::Sql(e))
+}
+
+/// `e` as the port's error: `Conflict(exists())` when it broke a UNIQUE or PRIMARY KEY constraint
+/// (the name is taken), else as [`sql`] gives it.
+pub(crate) fn conflict_or_sql(e: rusqlite::Error, exists: impl FnOnce() -> String) -> StoreError {
+    if is_unique_violation(&e) {
+        StoreError::Conflict(exists())
+    } else {
+        sql(e)
+    }
+}
+
+/// `Ok` when a statement changed `n` rows, any at all; `NotFound(missing())` when it changed none.
+pub(crate) fn found(n: usize, missing: impl FnOnce() -> String) -> StoreResult<()> {
+    if n == 0 {
+        return Err(StoreError::NotFound(missing()));
+    }
+    Ok(())
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+        || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+}
+
+pub(crate) fn corrupt(msg: String) -> StoreError {
+    StoreError::from(SqliteError::Corrupt(msg))
 }

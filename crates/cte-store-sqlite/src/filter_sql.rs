@@ -11,13 +11,17 @@
 //! - `AND`/`OR` chains are built as balanced trees, keeping SQLite's expression depth
 //!   logarithmic in the number of terms;
 //! - subqueries use aliases (`fs`, `ft`, `fd`, `fj`) that the store's own queries do not.
+//!
+//! Which column holds a field comes from the store's one table of fields (`fields.rs`).
 
+use cte_core::field::Field;
 use cte_core::filter::{
     ArrayTest, BoolTest, Cond, DateTest, DestCond, Expr, Filter, NumTest, SourceCond, StrTest,
 };
 use cte_core::indicator::Severity;
 use rusqlite::types::Value;
 
+use crate::fields::{self, Stored};
 use crate::rows::ms;
 use crate::value_key::value_key;
 
@@ -92,18 +96,26 @@ fn chain<C>(
     }
 }
 
+/// The column of `field` in a filter: the indicator's as `i`, a source record's as `fs`.
+fn col(field: Field) -> String {
+    fields::column(field).sql("fs")
+}
+
 fn root(c: &Cond, p: &mut Vec<Value>) -> String {
     match c {
         Cond::Value(t) => value(t, p),
-        Cond::Type(t) => string("i.type", t, p),
-        Cond::Test(t) => boolean("i.test", t),
-        Cond::Safe(t) => boolean("i.safe", t),
-        Cond::Active(t) => boolean("i.active", t),
-        Cond::InternalHits(t) => number("i.internal_hits", t, p),
-        Cond::ExternalHits(t) => number("i.external_hits", t, p),
-        Cond::ExpiresAt(t) => date("i.expires_at", true, t, p),
+        Cond::Type(t) => string(&col(Field::Type), t, p),
+        Cond::Test(t) => boolean(&col(Field::Test), t),
+        Cond::Safe(t) => boolean(&col(Field::Safe), t),
+        Cond::Active(t) => boolean(&col(Field::Active), t),
+        Cond::InternalHits(t) => number(&col(Field::InternalHits), t, p),
+        Cond::ExternalHits(t) => number(&col(Field::ExternalHits), t, p),
+        Cond::ExpiresAt(t) => date(Field::ExpiresAt, t, p),
         Cond::SharedWith(t) => array(
-            "SELECT 1 FROM json_each(i.shared_with) fj WHERE fj.value",
+            &format!(
+                "SELECT 1 FROM json_each({}) fj WHERE fj.value",
+                col(Field::SharedWith)
+            ),
             t,
             p,
         ),
@@ -119,14 +131,14 @@ fn root(c: &Cond, p: &mut Vec<Value>) -> String {
 
 fn source(c: &SourceCond, p: &mut Vec<Value>) -> String {
     match c {
-        SourceCond::Source(t) => string("fs.source", t, p),
-        SourceCond::Comments(t) => string("fs.comments", t, p),
-        SourceCond::ExtendedInformation(t) => string("fs.extended_information", t, p),
-        SourceCond::Reputation(t) => number("fs.reputation", t, p),
-        SourceCond::InternalHits(t) => number("fs.internal_hits", t, p),
-        SourceCond::ExternalHits(t) => number("fs.external_hits", t, p),
-        SourceCond::FirstSeen(t) => date("fs.first_seen", false, t, p),
-        SourceCond::LastSeen(t) => date("fs.last_seen", false, t, p),
+        SourceCond::Source(t) => string(&col(Field::Source), t, p),
+        SourceCond::Comments(t) => string(&col(Field::Comments), t, p),
+        SourceCond::ExtendedInformation(t) => string(&col(Field::ExtendedInformation), t, p),
+        SourceCond::Reputation(t) => number(&col(Field::Reputation), t, p),
+        SourceCond::InternalHits(t) => number(&col(Field::SourceInternalHits), t, p),
+        SourceCond::ExternalHits(t) => number(&col(Field::SourceExternalHits), t, p),
+        SourceCond::FirstSeen(t) => date(Field::FirstSeen, t, p),
+        SourceCond::LastSeen(t) => date(Field::LastSeen, t, p),
         SourceCond::Severity(t) => severity(t, p),
         SourceCond::Tags(t) => array(
             "SELECT 1 FROM source_tags ft WHERE ft.indicator_id = fs.indicator_id \
@@ -134,7 +146,7 @@ fn source(c: &SourceCond, p: &mut Vec<Value>) -> String {
             t,
             p,
         ),
-        SourceCond::Retracted(t) => boolean("fs.retracted", t),
+        SourceCond::Retracted(t) => boolean(&col(Field::Retracted), t),
         SourceCond::Destinations(e) => format!(
             "EXISTS (SELECT 1 FROM source_destinations fd WHERE fd.indicator_id = fs.indicator_id \
              AND fd.source = fs.source AND {})",
@@ -206,14 +218,17 @@ fn value(t: &StrTest, p: &mut Vec<Value>) -> String {
     match t {
         StrTest::Eq(s) => {
             p.push(Value::Integer(value_key(s)));
-            format!("(i.value_key = ? AND {})", string("i.value", t, p))
+            format!("(i.value_key = ? AND {})", string(&col(Field::Value), t, p))
         }
         StrTest::In(list) if list.iter().flatten().next().is_some() => {
             let keys: Vec<i64> = list.iter().flatten().map(|v| value_key(v)).collect();
             let probe = json_list(serde_json::json!(keys), p);
-            format!("(i.value_key IN {probe} AND {})", string("i.value", t, p))
+            format!(
+                "(i.value_key IN {probe} AND {})",
+                string(&col(Field::Value), t, p)
+            )
         }
-        _ => string("i.value", t, p),
+        _ => string(&col(Field::Value), t, p),
     }
 }
 
@@ -233,12 +248,17 @@ fn number(col: &str, t: &NumTest, p: &mut Vec<Value>) -> String {
     format!("{col} {op} ?")
 }
 
-/// Dates are milliseconds since the epoch; `expires_at` may be NULL, and then only `$ne` and
+/// Dates are milliseconds since the epoch; `expiresAt` may be NULL, and then only `$ne` and
 /// `$not` hold (as in Mongo).
-fn date(col: &str, nullable: bool, t: &DateTest, p: &mut Vec<Value>) -> String {
+fn date(field: Field, t: &DateTest, p: &mut Vec<Value>) -> String {
+    let nullable = matches!(
+        fields::column(field).stored,
+        Stored::Time { nullable: true }
+    );
+    let col = col(field);
     let (op, d) = match t {
         DateTest::Not(inner) => {
-            let parts: Vec<String> = inner.iter().map(|t| date(col, nullable, t, p)).collect();
+            let parts: Vec<String> = inner.iter().map(|t| date(field, t, p)).collect();
             return match parts.len() {
                 0 => "0".to_string(),
                 _ => format!("NOT ({})", parts.join(" AND ")),
@@ -298,10 +318,15 @@ fn severity(t: &ArrayTest, p: &mut Vec<Value>) -> String {
         (ArrayTest::In(_), true) => "0".to_string(),
         (ArrayTest::Nin(_), true) => "1".to_string(),
         (ArrayTest::In(_), false) => {
-            format!("fs.severity IN {}", json_list(serde_json::json!(ranks), p))
+            format!(
+                "{} IN {}",
+                col(Field::Severity),
+                json_list(serde_json::json!(ranks), p)
+            )
         }
         (ArrayTest::Nin(_), false) => format!(
-            "fs.severity NOT IN {}",
+            "{} NOT IN {}",
+            col(Field::Severity),
             json_list(serde_json::json!(ranks), p)
         ),
     }

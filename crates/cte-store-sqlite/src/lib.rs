@@ -5,11 +5,18 @@
 //! at a time anyway); reads take a connection from a small pool so they run beside writes.
 
 mod backup;
+mod bulk_edits;
+mod checkpoints;
+mod commit_log;
+mod configurations;
 mod dashboard;
+mod documents;
 mod error;
+mod fields;
 mod filter_sql;
 mod health;
-mod indicators;
+mod ingest;
+mod listing;
 mod migrate;
 mod paging;
 mod rows;
@@ -17,6 +24,9 @@ mod rules;
 mod secrets;
 mod share;
 mod store;
+mod tags;
+mod tenants;
+mod tokens;
 mod value_key;
 
 pub use backup::{backup, integrity_check, BackupReport};

@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_source_index_by_id.sql"),
     include_str!("../migrations/0007_value_key.sql"),
     include_str!("../migrations/0008_value_keys.sql"),
+    include_str!("../migrations/0009_value_unique.sql"),
 ];
 
 /// The schema version this build migrates to.
@@ -61,17 +62,24 @@ fn apply(conn: &mut Connection) -> Result<(), SqliteError> {
 mod tests {
     use super::*;
 
-    /// A database as version 6 left it, with one indicator, its source record and a tag.
-    fn version_6() -> Connection {
+    /// A database as version `version` left it.
+    fn at_version(version: usize) -> Connection {
         let conn = Connection::open_in_memory().unwrap();
         crate::value_key::register(&conn).unwrap();
         conn.pragma_update(None, "foreign_keys", true).unwrap();
-        for sql in &MIGRATIONS[..6] {
+        for sql in &MIGRATIONS[..version] {
             conn.execute_batch(sql).unwrap();
         }
+        conn.pragma_update(None, "user_version", version as u32)
+            .unwrap();
+        conn
+    }
+
+    /// A database as version 6 left it, with one indicator, its source record and a tag.
+    fn version_6() -> Connection {
+        let conn = at_version(6);
         conn.execute_batch(
-            "PRAGMA user_version = 6;
-             INSERT INTO tags (name, color) VALUES ('t', '#fff');
+            "INSERT INTO tags (name, color) VALUES ('t', '#fff');
              INSERT INTO indicators (id, value, type, test, safe, active, internal_hits, external_hits)
                  VALUES (41, 'Evil.example', 'domain', 0, 0, 1, 0, 1);
              INSERT INTO indicator_sources (indicator_id, source, seq, first_seen, last_seen,
@@ -131,5 +139,47 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(version as usize, MIGRATIONS.len());
+    }
+
+    /// Version 8 kept values unique by the store's code alone: version 9 refuses a database in
+    /// which some other writer stored a value twice, rather than carry the duplicate on.
+    #[test]
+    fn a_value_stored_twice_stops_the_migration() {
+        let mut conn = at_version(8);
+        conn.execute_batch(
+            "INSERT INTO indicators (value, value_key, type, test, safe, active, internal_hits, external_hits)
+                 VALUES ('twice.example', cte_value_key('twice.example'), 'domain', 0, 0, 1, 0, 1),
+                        ('twice.example', cte_value_key('twice.example'), 'domain', 0, 0, 1, 0, 1);",
+        )
+        .unwrap();
+        let e = migrate(&mut conn).expect_err("migrated a duplicate");
+        assert!(e.to_string().contains("UNIQUE constraint failed"), "{e}");
+        let version: u32 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 8, "nothing of the migration stays");
+    }
+
+    /// A row that a writer of version 8 inserted without its key entry is found after the upgrade.
+    #[test]
+    fn rows_without_a_key_entry_get_one() {
+        let mut conn = at_version(8);
+        conn.execute_batch(
+            "INSERT INTO indicators (id, value, value_key, type, test, safe, active, internal_hits, external_hits)
+                 VALUES (7, 'lost.example', cte_value_key('lost.example'), 'domain', 0, 0, 1, 0, 1);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let found: i64 = conn
+            .query_row(
+                &format!(
+                    "SELECT i.id FROM {} = ?1 AND i.value = ?2",
+                    crate::value_key::KEYED
+                ),
+                rusqlite::params![crate::value_key::value_key("lost.example"), "lost.example"],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(found, 7);
     }
 }

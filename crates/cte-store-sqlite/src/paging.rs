@@ -6,9 +6,9 @@ use cte_core::StoreResult;
 use rusqlite::types::Value;
 use rusqlite::Transaction;
 
+use crate::documents::load_many;
 use crate::error::sql;
 use crate::filter_sql;
-use crate::indicators::load_many;
 
 /// A page of at most `limit` indicators with a row id above `after`, and the id to resume after
 /// when at least one more row matches.

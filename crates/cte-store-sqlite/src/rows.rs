@@ -19,3 +19,7 @@ pub(crate) fn time(ms: i64) -> DateTime<Utc> {
 pub(crate) fn opt_time(ms: Option<i64>) -> Option<DateTime<Utc>> {
     ms.map(time)
 }
+
+pub(crate) fn conversion_error(msg: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, msg.into())
+}

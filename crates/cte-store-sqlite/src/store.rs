@@ -1,4 +1,6 @@
-//! [`SqliteStore`]: connections, and the port methods other than indicators.
+//! [`SqliteStore`]: its connections, the read and write transactions, and the port's methods, each
+//! a call into the module that does the job (tokens, configurations, tags, tenants, checkpoints,
+//! ingest, documents, listing, bulk edits, rules, sharing).
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -6,34 +8,32 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
-use cte_core::auth::{AccessGrant, ApiToken, Scope};
-use cte_core::checkpoint::{PullCheckpoint, PullPhase};
-use cte_core::config::{Configuration, CteSettings, IntervalUnit, PluginKind, RunStatus};
+use cte_core::auth::{AccessGrant, ApiToken};
+use cte_core::checkpoint::PullCheckpoint;
+use cte_core::config::{Configuration, CteSettings, RunStatus};
 use cte_core::dashboard::{DashboardQuery, DashboardRow, PullCounts};
 use cte_core::filter::Filter;
 use cte_core::indicator::Indicator;
 use cte_core::query::{ListQuery, Locator};
-use cte_core::reconcile::TagStrategy;
 use cte_core::rule::BusinessRule;
 use cte_core::store::{IngestBatch, RunKind, Store, TagUsage};
 use cte_core::tag::Tag;
 use cte_core::tenant::AlertType;
-use cte_core::tenant_config::{NetskopeTenant, Token};
+use cte_core::tenant_config::NetskopeTenant;
 use cte_core::{StoreError, StoreResult};
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 
+use crate::commit_log::{CommitLog, COMMIT_LOG};
 use crate::error::{sql, SqliteError};
 use crate::migrate::migrate;
-use crate::rows::{ms, opt_ms, opt_time, time};
 use crate::rules;
 use crate::secrets::{key_path, SecretBox};
-use crate::{dashboard, indicators, paging};
+use crate::{
+    bulk_edits, checkpoints, configurations, dashboard, documents, ingest, listing, paging, tags,
+    tenants, tokens,
+};
 
 const MAX_IDLE_READERS: usize = 8;
-
-/// Commits the writer remembers for ingest plans made on a snapshot (see [`SqliteStore::ingest`]);
-/// a plan older than that is made again.
-const COMMIT_LOG: usize = 16;
 
 /// The SQLite store. Cheap to share behind an `Arc`.
 pub struct SqliteStore {
@@ -91,58 +91,6 @@ struct Writer {
     tiers: crate::value_key::Tiers,
 }
 
-/// What the writer committed lately, so that an ingest planned on a snapshot can tell whether a
-/// commit since then wrote any of its indicators (see [`SqliteStore::ingest`]).
-pub(crate) struct CommitLog {
-    /// `PRAGMA data_version` as of the writer's last transaction; it changes when some other
-    /// connection (another process, another store on the same file) commits.
-    data_version: i64,
-    /// The last [`COMMIT_LOG`] commits, oldest first: generation, and the sorted value keys of the
-    /// indicators an ingest wrote (`None`: anything may have changed, as with a commit by another
-    /// connection or any write other than an ingest).
-    commits: VecDeque<(u64, Option<Vec<i64>>)>,
-}
-
-impl CommitLog {
-    fn push(&mut self, committed: &AtomicU64, keys: Option<Vec<i64>>) {
-        let generation = committed.load(Ordering::Relaxed) + 1;
-        if self.commits.len() == COMMIT_LOG {
-            self.commits.pop_front();
-        }
-        self.commits.push_back((generation, keys));
-        committed.store(generation, Ordering::Release);
-    }
-
-    /// Whether a commit logged after generation `since` may have changed a row of `keys`
-    /// (sorted): one that wrote none of them did not.
-    pub(crate) fn changed_since(&self, since: u64, keys: &[i64]) -> bool {
-        let mut later = self.commits.iter().filter(|(g, _)| *g > since).peekable();
-        match later.peek() {
-            None => return false,
-            // Commits between `since` and the oldest remembered one are forgotten.
-            Some((g, _)) if *g != since + 1 => return true,
-            Some(_) => {}
-        }
-        later.any(|(_, written)| match written {
-            None => true,
-            Some(written) => intersect(written, keys),
-        })
-    }
-}
-
-/// Whether two sorted slices share an element.
-fn intersect(a: &[i64], b: &[i64]) -> bool {
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => return true,
-        }
-    }
-    false
-}
-
 fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA data_version", [], |r| r.get(0))
 }
@@ -188,7 +136,7 @@ impl SqliteStore {
     }
 
     /// The token cipher; the key file is created only when `create` is set (on first save).
-    fn secret_box(&self, create: bool) -> StoreResult<std::sync::Arc<SecretBox>> {
+    pub(crate) fn secret_box(&self, create: bool) -> StoreResult<std::sync::Arc<SecretBox>> {
         let mut slot = self.secrets.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(b) = slot.as_ref() {
             return Ok(b.clone());
@@ -204,69 +152,19 @@ impl SqliteStore {
         Ok(b)
     }
 
-    fn seal_tenant(&self, t: &NetskopeTenant) -> StoreResult<(Option<Vec<u8>>, Vec<u8>)> {
-        let b = self.secret_box(true)?;
-        let v1 = match &t.v1_token {
-            Some(tok) => Some(b.seal(tok.expose(), &format!("tenants/{}/v1_token", t.name))?),
-            None => None,
-        };
-        let v2 = b.seal(t.v2_token.expose(), &format!("tenants/{}/v2_token", t.name))?;
-        Ok((v1, v2))
-    }
-
-    fn read_tenants(&self, name: Option<&str>) -> StoreResult<Vec<NetskopeTenant>> {
-        type RawTenant = (String, String, Option<Vec<u8>>, Vec<u8>, u32, bool, i64);
-        let rows: Vec<RawTenant> = self.read(|tx| {
-            let mut stmt = tx
-                .prepare(
-                    "SELECT name, tenant_name, v1_token, v2_token, initial_range_days, use_system_proxy, created_at
-                     FROM tenants WHERE ?1 IS NULL OR name = ?1 ORDER BY name",
-                )
-                .map_err(sql)?;
-            let rows = stmt
-                .query_map([name], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
-                })
-                .map_err(sql)?;
-            rows.collect::<Result<_, _>>().map_err(sql)
-        })?;
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let b = self.secret_box(false)?;
-        rows.into_iter()
-            .map(|(name, tenant_name, v1, v2, days, proxy, created)| {
-                let v1_token = match v1 {
-                    Some(v) => Some(Token::new(b.open(&v, &format!("tenants/{name}/v1_token"))?)),
-                    None => None,
-                };
-                let v2_token = Token::new(b.open(&v2, &format!("tenants/{name}/v2_token"))?);
-                Ok(NetskopeTenant {
-                    name,
-                    tenant_name,
-                    v1_token,
-                    v2_token,
-                    initial_range_days: days,
-                    use_system_proxy: proxy,
-                    created_at: time(created),
-                })
-            })
-            .collect()
-    }
-
     /// Runs `f` in an IMMEDIATE write transaction; commits on `Ok`, rolls back on `Err`.
     pub(crate) fn write<T>(
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        self.write_logged(|tx, _, _| Ok((f(tx)?, None)))
+        self.write_logging_keys(|tx, _, _| Ok((f(tx)?, None)))
     }
 
     /// [`Self::write`] for a transaction that knows which indicators it wrote: `f` also gets the
     /// commit log (to ask what changed since a snapshot) and the key tiers (for
-    /// [`indicators::apply`] to merge), and returns the sorted value keys of the indicators it wrote, or
+    /// [`ingest::apply`] to merge), and returns the sorted value keys of the indicators it wrote, or
     /// `None` if it may have changed anything else.
-    fn write_logged<T>(
+    fn write_logging_keys<T>(
         &self,
         f: impl FnOnce(
             &rusqlite::Transaction<'_>,
@@ -298,15 +196,15 @@ impl SqliteStore {
         &self,
         batch: &IngestBatch<'_>,
         since: u64,
-        planned: Option<indicators::Plan>,
+        planned: Option<ingest::Plan>,
     ) -> StoreResult<Vec<Indicator>> {
-        self.write_logged(|tx, log, tiers| {
+        self.write_logging_keys(|tx, log, tiers| {
             let mut plan = match planned {
                 Some(plan) if !log.changed_since(since, &plan.keys) => plan,
-                _ => indicators::plan(tx, batch)?,
+                _ => ingest::plan(tx, batch)?,
             };
             let keys = std::mem::take(&mut plan.keys);
-            Ok((indicators::apply(tx, batch, plan, tiers)?, Some(keys)))
+            Ok((ingest::apply(tx, batch, plan, tiers)?, Some(keys)))
         })
     }
 
@@ -334,240 +232,35 @@ impl SqliteStore {
     }
 }
 
-fn scopes_to_text(scopes: &[Scope]) -> String {
-    scopes
-        .iter()
-        .map(|s| s.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn scopes_from_text(s: &str) -> rusqlite::Result<Vec<Scope>> {
-    Scope::parse_list(s).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
-    })
-}
-
-fn row_to_token(row: &Row<'_>) -> rusqlite::Result<ApiToken> {
-    Ok(ApiToken {
-        client_id: row.get(0)?,
-        secret_hash: row.get(1)?,
-        description: row.get(2)?,
-        scopes: scopes_from_text(&row.get::<_, String>(3)?)?,
-        created_at: time(row.get(4)?),
-        expires_at: opt_time(row.get(5)?),
-        failed_attempts: row.get(6)?,
-        locked_until: opt_time(row.get(7)?),
-    })
-}
-
-const TOKEN_COLUMNS: &str = "client_id, secret_hash, description, scopes, created_at, expires_at, failed_attempts, locked_until";
-
-const CONFIG_COLUMNS: &str = "name, plugin, active, tenant, ssl_validation, poll_interval, poll_interval_unit, reputation, age_after_days, parameters, tags_aggregate_strategy, created_at, pull_last_run_at, pull_success, pull_message, share_last_run_at, share_success, share_message";
-
-fn conversion_error(msg: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, msg.into())
-}
-
-fn row_to_config(row: &Row<'_>) -> rusqlite::Result<Configuration> {
-    let plugin: String = row.get(1)?;
-    let unit: String = row.get(6)?;
-    let params: String = row.get(9)?;
-    let strategy: String = row.get(10)?;
-    Ok(Configuration {
-        name: row.get(0)?,
-        plugin: PluginKind::from_id(&plugin)
-            .ok_or_else(|| conversion_error(format!("unknown plugin {plugin}")))?,
-        active: row.get(2)?,
-        tenant: row.get(3)?,
-        ssl_validation: row.get(4)?,
-        poll_interval: row.get::<_, i64>(5)? as u64,
-        poll_interval_unit: serde_json::from_value(serde_json::Value::String(unit))
-            .map_err(|e| conversion_error(e.to_string()))?,
-        reputation: row.get(7)?,
-        age_after_days: row.get(8)?,
-        parameters: serde_json::from_str(&params).map_err(|e| conversion_error(e.to_string()))?,
-        tags_aggregate_strategy: serde_json::from_value(serde_json::Value::String(strategy))
-            .map_err(|e| conversion_error(e.to_string()))?,
-        created_at: time(row.get(11)?),
-        pull: RunStatus {
-            last_run_at: opt_time(row.get(12)?),
-            last_run_success: row.get(13)?,
-            message: row.get(14)?,
-        },
-        share: RunStatus {
-            last_run_at: opt_time(row.get(15)?),
-            last_run_success: row.get(16)?,
-            message: row.get(17)?,
-        },
-    })
-}
-
-fn unit_text(u: IntervalUnit) -> String {
-    serde_json::to_value(u)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| "seconds".into())
-}
-
-fn strategy_text(s: TagStrategy) -> &'static str {
-    match s {
-        TagStrategy::Overwrite => "overwrite",
-        _ => "append",
-    }
-}
-
-fn config_params(c: &Configuration) -> Vec<rusqlite::types::Value> {
-    use rusqlite::types::Value as V;
-    let opt_i = |v: Option<i64>| v.map(V::Integer).unwrap_or(V::Null);
-    let opt_b = |v: Option<bool>| v.map(|b| V::Integer(b as i64)).unwrap_or(V::Null);
-    let opt_s = |v: &Option<String>| v.clone().map(V::Text).unwrap_or(V::Null);
-    vec![
-        V::Text(c.name.clone()),
-        V::Text(c.plugin.id().into()),
-        V::Integer(c.active as i64),
-        opt_s(&c.tenant),
-        V::Integer(c.ssl_validation as i64),
-        V::Integer(c.poll_interval as i64),
-        V::Text(unit_text(c.poll_interval_unit)),
-        V::Integer(c.reputation.into()),
-        V::Integer(c.age_after_days.into()),
-        V::Text(c.parameters.to_string()),
-        V::Text(strategy_text(c.tags_aggregate_strategy).into()),
-        V::Integer(ms(c.created_at)),
-        opt_i(opt_ms(c.pull.last_run_at)),
-        opt_b(c.pull.last_run_success),
-        opt_s(&c.pull.message),
-        opt_i(opt_ms(c.share.last_run_at)),
-        opt_b(c.share.last_run_success),
-        opt_s(&c.share.message),
-    ]
-}
-
-fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _)
-        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-        || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
-}
-
-fn save_checkpoint(tx: &rusqlite::Transaction<'_>, c: &PullCheckpoint) -> StoreResult<()> {
-    tx.prepare_cached(
-        "INSERT INTO pull_checkpoints (configuration, alert_type, phase, iterator, start_epoch, end_epoch,
-            positioned, in_flight, last_digest, alerts, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-         ON CONFLICT(configuration, alert_type) DO UPDATE SET
-            phase = excluded.phase, iterator = excluded.iterator, start_epoch = excluded.start_epoch,
-            end_epoch = excluded.end_epoch, positioned = excluded.positioned, in_flight = excluded.in_flight,
-            last_digest = excluded.last_digest, alerts = excluded.alerts, updated_at = excluded.updated_at",
-    )
-    .map_err(sql)?
-    .execute(params![
-        c.configuration,
-        c.alert_type.as_str(),
-        c.phase.as_str(),
-        c.iterator,
-        c.start_epoch,
-        c.end_epoch,
-        c.positioned,
-        c.in_flight,
-        c.last_digest,
-        c.alerts as i64,
-        ms(c.updated_at)
-    ])
-    .map_err(|e| match &e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
-        {
-            StoreError::NotFound(format!(
-                "Configuration with name '{}' does not exist.",
-                c.configuration
-            ))
-        }
-        _ => sql(e),
-    })?;
-    Ok(())
-}
-
 impl Store for SqliteStore {
     fn health(&self) -> StoreResult<cte_core::store::StoreHealth> {
         crate::health::health(&self.path)
     }
 
     fn settings(&self) -> StoreResult<CteSettings> {
-        self.read(indicators::read_settings)
+        self.read(configurations::read_settings)
     }
 
     fn update_settings(&self, settings: &CteSettings) -> StoreResult<()> {
         let text = serde_json::to_string(settings)
             .map_err(|e| StoreError::Invalid(format!("settings: {e}")))?;
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO settings (key, value) VALUES ('cte', ?1)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [text],
-            )
-            .map_err(sql)?;
-            Ok(())
-        })
+        self.write(|tx| configurations::update_settings(tx, text))
     }
 
     fn insert_api_token(&self, t: &ApiToken) -> StoreResult<()> {
-        self.write(|tx| {
-            tx.execute(
-                &format!("INSERT INTO api_tokens ({TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
-                params![
-                    t.client_id,
-                    t.secret_hash,
-                    t.description,
-                    scopes_to_text(&t.scopes),
-                    ms(t.created_at),
-                    opt_ms(t.expires_at),
-                    t.failed_attempts,
-                    opt_ms(t.locked_until)
-                ],
-            )
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict(format!("Token '{}' already exists.", t.client_id))
-                } else {
-                    sql(e)
-                }
-            })?;
-            Ok(())
-        })
+        self.write(|tx| tokens::insert_api_token(tx, t))
     }
 
     fn api_token(&self, client_id: &str) -> StoreResult<Option<ApiToken>> {
-        self.read(|tx| {
-            tx.query_row(
-                &format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE client_id = ?1"),
-                [client_id],
-                row_to_token,
-            )
-            .optional()
-            .map_err(sql)
-        })
+        self.read(|tx| tokens::api_token(tx, client_id))
     }
 
     fn api_tokens(&self) -> StoreResult<Vec<ApiToken>> {
-        self.read(|tx| {
-            let mut stmt = tx
-                .prepare(&format!(
-                    "SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at, client_id"
-                ))
-                .map_err(sql)?;
-            let rows = stmt.query_map([], row_to_token).map_err(sql)?;
-            rows.collect::<Result<_, _>>().map_err(sql)
-        })
+        self.read(tokens::api_tokens)
     }
 
     fn delete_api_token(&self, client_id: &str) -> StoreResult<bool> {
-        self.write(|tx| {
-            let n = tx
-                .execute("DELETE FROM api_tokens WHERE client_id = ?1", [client_id])
-                .map_err(sql)?;
-            Ok(n > 0)
-        })
+        self.write(|tx| tokens::delete_api_token(tx, client_id))
     }
 
     fn set_login_failures(
@@ -576,206 +269,55 @@ impl Store for SqliteStore {
         failed_attempts: u32,
         locked_until: Option<DateTime<Utc>>,
     ) -> StoreResult<()> {
-        self.write(|tx| {
-            tx.execute(
-                "UPDATE api_tokens SET failed_attempts = ?2, locked_until = ?3 WHERE client_id = ?1",
-                params![client_id, failed_attempts, opt_ms(locked_until)],
-            )
-            .map_err(sql)?;
-            Ok(())
-        })
+        self.write(|tx| tokens::set_login_failures(tx, client_id, failed_attempts, locked_until))
     }
 
     fn insert_access_grant(&self, g: &AccessGrant, now: DateTime<Utc>) -> StoreResult<()> {
-        self.write(|tx| {
-            tx.execute(
-                "DELETE FROM access_grants WHERE expires_at <= ?1",
-                [ms(now)],
-            )
-            .map_err(sql)?;
-            tx.execute(
-                "INSERT INTO access_grants (token_hash, client_id, scopes, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                params![g.token_hash, g.client_id, scopes_to_text(&g.scopes), ms(g.expires_at)],
-            )
-            .map_err(sql)?;
-            Ok(())
-        })
+        self.write(|tx| tokens::insert_access_grant(tx, g, now))
     }
 
     fn access_grant(&self, token_hash: &str) -> StoreResult<Option<AccessGrant>> {
-        self.read(|tx| {
-            tx.query_row(
-                "SELECT token_hash, client_id, scopes, expires_at FROM access_grants WHERE token_hash = ?1",
-                [token_hash],
-                |r| {
-                    Ok(AccessGrant {
-                        token_hash: r.get(0)?,
-                        client_id: r.get(1)?,
-                        scopes: scopes_from_text(&r.get::<_, String>(2)?)?,
-                        expires_at: time(r.get(3)?),
-                    })
-                },
-            )
-            .optional()
-            .map_err(sql)
-        })
+        self.read(|tx| tokens::access_grant(tx, token_hash))
     }
 
     fn insert_configuration(&self, c: &Configuration) -> StoreResult<()> {
-        self.write(|tx| {
-            let placeholders = (1..=18)
-                .map(|i| format!("?{i}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            tx.execute(
-                &format!("INSERT INTO configurations ({CONFIG_COLUMNS}) VALUES ({placeholders})"),
-                rusqlite::params_from_iter(config_params(c)),
-            )
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict(format!(
-                        "Configuration with name '{}' already exists.",
-                        c.name
-                    ))
-                } else {
-                    sql(e)
-                }
-            })?;
-            Ok(())
-        })
+        self.write(|tx| configurations::insert_configuration(tx, c))
     }
 
     fn configuration(&self, name: &str) -> StoreResult<Option<Configuration>> {
-        self.read(|tx| {
-            tx.query_row(
-                &format!("SELECT {CONFIG_COLUMNS} FROM configurations WHERE name = ?1"),
-                [name],
-                row_to_config,
-            )
-            .optional()
-            .map_err(sql)
-        })
+        self.read(|tx| configurations::configuration(tx, name))
     }
 
     fn configurations(&self) -> StoreResult<Vec<Configuration>> {
-        self.read(|tx| {
-            let mut stmt = tx
-                .prepare(&format!(
-                    "SELECT {CONFIG_COLUMNS} FROM configurations ORDER BY name"
-                ))
-                .map_err(sql)?;
-            let rows = stmt.query_map([], row_to_config).map_err(sql)?;
-            rows.collect::<Result<_, _>>().map_err(sql)
-        })
+        self.read(configurations::configurations)
     }
 
     fn update_configuration(&self, c: &Configuration) -> StoreResult<()> {
-        self.write(|tx| {
-            let sets = CONFIG_COLUMNS
-                .split(", ")
-                .enumerate()
-                .skip(1)
-                .map(|(i, col)| format!("{col} = ?{}", i + 1))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let n = tx
-                .execute(
-                    &format!("UPDATE configurations SET {sets} WHERE name = ?1"),
-                    rusqlite::params_from_iter(config_params(c)),
-                )
-                .map_err(sql)?;
-            if n == 0 {
-                return Err(StoreError::NotFound(format!(
-                    "Configuration with name '{}' does not exist.",
-                    c.name
-                )));
-            }
-            Ok(())
-        })
+        self.write(|tx| configurations::update_configuration(tx, c))
     }
 
     fn delete_configuration(&self, name: &str, keep_data: bool) -> StoreResult<()> {
-        self.write(|tx| {
-            let n = tx
-                .execute("DELETE FROM configurations WHERE name = ?1", [name])
-                .map_err(sql)?;
-            if n == 0 {
-                return Err(StoreError::NotFound(format!(
-                    "Configuration with name '{name}' does not exist."
-                )));
-            }
-            if !keep_data {
-                indicators::remove_source(tx, name)?;
-            }
-            Ok(())
-        })
+        self.write(|tx| configurations::delete_configuration(tx, name, keep_data))
     }
 
     fn insert_tag(&self, tag: &Tag) -> StoreResult<()> {
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO tags (name, color) VALUES (?1, ?2)",
-                params![tag.name, tag.color],
-            )
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict(format!("Tag with name '{}' already exists.", tag.name))
-                } else {
-                    sql(e)
-                }
-            })?;
-            Ok(())
-        })
+        self.write(|tx| tags::insert_tag(tx, tag))
     }
 
     fn tags(&self) -> StoreResult<Vec<Tag>> {
-        self.read(|tx| {
-            let mut stmt = tx
-                .prepare("SELECT name, color FROM tags ORDER BY name")
-                .map_err(sql)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok(Tag {
-                        name: r.get(0)?,
-                        color: r.get(1)?,
-                    })
-                })
-                .map_err(sql)?;
-            rows.collect::<Result<_, _>>().map_err(sql)
-        })
+        self.read(tags::tags)
     }
 
     fn missing_tags(&self, names: &[String]) -> StoreResult<Vec<String>> {
-        self.read(|tx| {
-            let mut stmt = tx
-                .prepare_cached("SELECT 1 FROM tags WHERE name = ?1")
-                .map_err(sql)?;
-            let mut missing = Vec::new();
-            for n in names {
-                if !stmt.exists([n]).map_err(sql)? && !missing.contains(n) {
-                    missing.push(n.clone());
-                }
-            }
-            Ok(missing)
-        })
+        self.read(|tx| tags::missing_tags(tx, names))
     }
 
     fn delete_tag(&self, name: &str) -> StoreResult<()> {
-        self.write(|tx| {
-            let n = tx
-                .execute("DELETE FROM tags WHERE name = ?1", [name])
-                .map_err(sql)?;
-            if n == 0 {
-                return Err(StoreError::NotFound(format!(
-                    "Tag with name '{name}' does not exist."
-                )));
-            }
-            Ok(())
-        })
+        self.write(|tx| tags::delete_tag(tx, name))
     }
 
     fn tag_usage(&self, filter: &Filter) -> StoreResult<TagUsage> {
-        self.read(|tx| indicators::tag_usage(tx, filter))
+        self.read(|tx| listing::tag_usage(tx, filter))
     }
 
     /// Reconciles the batch on a read snapshot, beside whatever the writer is doing at the time
@@ -787,32 +329,32 @@ impl Store for SqliteStore {
         // Read before the snapshot begins: a commit that lands in between counts as later.
         let since = self.committed.load(Ordering::Acquire);
         // A plan that failed on the snapshot is made again under the lock, for the error as of now.
-        let planned = self.read(|tx| indicators::plan(tx, batch)).ok();
+        let planned = self.read(|tx| ingest::plan(tx, batch)).ok();
         self.ingest_planned(batch, since, planned)
     }
 
     fn indicator(&self, value: &str) -> StoreResult<Option<Indicator>> {
-        self.read(|tx| indicators::load_by_value(tx, value))
+        self.read(|tx| documents::load_by_value(tx, value))
     }
 
     fn list_indicators(&self, query: &ListQuery) -> StoreResult<Vec<Indicator>> {
-        self.read(|tx| indicators::list(tx, query))
+        self.read(|tx| listing::list(tx, query))
     }
 
     fn count_indicators(&self, filter: &Filter) -> StoreResult<u64> {
-        self.read(|tx| indicators::count(tx, filter))
+        self.read(|tx| listing::count(tx, filter))
     }
 
     fn set_retracted(&self, value: &str, source: &str, retracted: bool) -> StoreResult<()> {
-        self.write(|tx| indicators::set_retracted(tx, value, source, retracted))
+        self.write(|tx| bulk_edits::set_retracted(tx, value, source, retracted))
     }
 
     fn edit_tags(&self, locator: &Locator, add: &[String], remove: &[String]) -> StoreResult<u64> {
-        self.write(|tx| indicators::edit_tags(tx, locator, add, remove))
+        self.write(|tx| bulk_edits::edit_tags(tx, locator, add, remove))
     }
 
     fn delete_indicators(&self, locator: &Locator) -> StoreResult<u64> {
-        self.write(|tx| indicators::delete(tx, locator))
+        self.write(|tx| bulk_edits::delete(tx, locator))
     }
 
     fn record_run(
@@ -821,48 +363,12 @@ impl Store for SqliteStore {
         kind: RunKind,
         status: &RunStatus,
     ) -> StoreResult<()> {
-        let text = match kind {
-            RunKind::Pull => "UPDATE configurations SET pull_last_run_at = ?2, pull_success = ?3, pull_message = ?4 WHERE name = ?1",
-            RunKind::Share => "UPDATE configurations SET share_last_run_at = ?2, share_success = ?3, share_message = ?4 WHERE name = ?1",
-        };
-        self.write(|tx| {
-            let n = tx
-                .execute(
-                    text,
-                    params![
-                        configuration,
-                        opt_ms(status.last_run_at),
-                        status.last_run_success,
-                        status.message
-                    ],
-                )
-                .map_err(sql)?;
-            if n == 0 {
-                return Err(StoreError::NotFound(format!(
-                    "Configuration with name '{configuration}' does not exist."
-                )));
-            }
-            Ok(())
-        })
+        self.write(|tx| configurations::record_run(tx, configuration, kind, status))
     }
 
     fn insert_tenant(&self, t: &NetskopeTenant) -> StoreResult<()> {
-        let (v1, v2) = self.seal_tenant(t)?;
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO tenants (name, tenant_name, v1_token, v2_token, initial_range_days, use_system_proxy, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![t.name, t.tenant_name, v1, v2, t.initial_range_days, t.use_system_proxy, ms(t.created_at)],
-            )
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict(format!("Tenant with name '{}' already exists.", t.name))
-                } else {
-                    sql(e)
-                }
-            })?;
-            Ok(())
-        })
+        let sealed = self.seal_tenant(t)?;
+        self.write(|tx| tenants::insert_tenant(tx, t, &sealed))
     }
 
     fn tenant(&self, name: &str) -> StoreResult<Option<NetskopeTenant>> {
@@ -874,54 +380,12 @@ impl Store for SqliteStore {
     }
 
     fn update_tenant(&self, t: &NetskopeTenant) -> StoreResult<()> {
-        let (v1, v2) = self.seal_tenant(t)?;
-        self.write(|tx| {
-            let n = tx
-                .execute(
-                    "UPDATE tenants SET tenant_name = ?2, v1_token = ?3, v2_token = ?4, initial_range_days = ?5,
-                     use_system_proxy = ?6 WHERE name = ?1",
-                    params![t.name, t.tenant_name, v1, v2, t.initial_range_days, t.use_system_proxy],
-                )
-                .map_err(sql)?;
-            if n == 0 {
-                return Err(StoreError::NotFound(format!(
-                    "Tenant with name '{}' does not exist.",
-                    t.name
-                )));
-            }
-            Ok(())
-        })
+        let sealed = self.seal_tenant(t)?;
+        self.write(|tx| tenants::update_tenant(tx, t, &sealed))
     }
 
     fn delete_tenant(&self, name: &str) -> StoreResult<()> {
-        self.write(|tx| {
-            let users: Vec<String> = tx
-                .prepare("SELECT name FROM configurations WHERE tenant = ?1 ORDER BY name")
-                .map_err(sql)?
-                .query_map([name], |r| r.get(0))
-                .map_err(sql)?
-                .collect::<Result<_, _>>()
-                .map_err(sql)?;
-            if !users.is_empty() {
-                return Err(StoreError::Conflict(format!(
-                    "Tenant '{name}' is used by configuration(s) {}; delete them first.",
-                    users
-                        .iter()
-                        .map(|u| format!("'{u}'"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
-            let n = tx
-                .execute("DELETE FROM tenants WHERE name = ?1", [name])
-                .map_err(sql)?;
-            if n == 0 {
-                return Err(StoreError::NotFound(format!(
-                    "Tenant with name '{name}' does not exist."
-                )));
-            }
-            Ok(())
-        })
+        self.write(|tx| tenants::delete_tenant(tx, name))
     }
 
     fn pull_checkpoint(
@@ -929,36 +393,11 @@ impl Store for SqliteStore {
         configuration: &str,
         alert_type: AlertType,
     ) -> StoreResult<Option<PullCheckpoint>> {
-        self.read(|tx| {
-            tx.query_row(
-                "SELECT phase, iterator, start_epoch, end_epoch, positioned, in_flight, last_digest, alerts, updated_at
-                 FROM pull_checkpoints WHERE configuration = ?1 AND alert_type = ?2",
-                params![configuration, alert_type.as_str()],
-                |r| {
-                    let phase: String = r.get(0)?;
-                    Ok(PullCheckpoint {
-                        configuration: configuration.to_string(),
-                        alert_type,
-                        phase: PullPhase::parse(&phase)
-                            .ok_or_else(|| conversion_error(format!("unknown phase {phase}")))?,
-                        iterator: r.get(1)?,
-                        start_epoch: r.get(2)?,
-                        end_epoch: r.get(3)?,
-                        positioned: r.get(4)?,
-                        in_flight: r.get(5)?,
-                        last_digest: r.get(6)?,
-                        alerts: r.get::<_, i64>(7)? as u64,
-                        updated_at: time(r.get(8)?),
-                    })
-                },
-            )
-            .optional()
-            .map_err(sql)
-        })
+        self.read(|tx| checkpoints::pull_checkpoint(tx, configuration, alert_type))
     }
 
     fn save_pull_checkpoint(&self, checkpoint: &PullCheckpoint) -> StoreResult<()> {
-        self.write(|tx| save_checkpoint(tx, checkpoint))
+        self.write(|tx| checkpoints::save_checkpoint(tx, checkpoint))
     }
 
     fn ingest_pull_page(
@@ -966,10 +405,10 @@ impl Store for SqliteStore {
         batch: &IngestBatch<'_>,
         checkpoint: &PullCheckpoint,
     ) -> StoreResult<()> {
-        self.write_logged(|tx, _, tiers| {
-            let plan = indicators::plan(tx, batch)?;
-            indicators::apply(tx, batch, plan, tiers)?;
-            save_checkpoint(tx, checkpoint)?;
+        self.write_logging_keys(|tx, _, tiers| {
+            let plan = ingest::plan(tx, batch)?;
+            ingest::apply(tx, batch, plan, tiers)?;
+            checkpoints::save_checkpoint(tx, checkpoint)?;
             Ok(((), None))
         })
     }
@@ -1014,7 +453,7 @@ impl Store for SqliteStore {
     }
 
     fn source_indicators(&self, filter: &Filter, source: &str) -> StoreResult<Vec<Indicator>> {
-        self.read(|tx| indicators::of_source(tx, filter, source))
+        self.read(|tx| listing::of_source(tx, filter, source))
     }
 
     fn share_records(&self, value: &str) -> StoreResult<Vec<cte_core::share::ShareRecord>> {
@@ -1149,7 +588,7 @@ mod tests {
         let p = policies();
         let b = batch(planned, &p);
         let since = s.committed.load(Ordering::Acquire);
-        let plan = s.read(|tx| indicators::plan(tx, &b)).unwrap();
+        let plan = s.read(|tx| ingest::plan(tx, &b)).unwrap();
         between();
         let out = s.ingest_planned(&b, since, Some(plan)).unwrap();
         let stored = s.indicator(&planned[0].value).unwrap().unwrap();
@@ -1338,31 +777,5 @@ mod tests {
             !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
             "{options:?}"
         );
-    }
-
-    #[test]
-    fn the_commit_log_tells_which_plans_may_be_stale() {
-        let committed = AtomicU64::new(0);
-        let mut log = CommitLog {
-            data_version: 0,
-            commits: VecDeque::new(),
-        };
-        assert!(!log.changed_since(0, &[1, 2, 3]));
-        log.push(&committed, Some(vec![2, 5]));
-        log.push(&committed, Some(vec![7]));
-        assert_eq!(committed.load(Ordering::Relaxed), 2);
-        assert!(log.changed_since(0, &[1, 5]));
-        assert!(!log.changed_since(0, &[1, 3, 6, 8]));
-        assert!(!log.changed_since(1, &[2, 5]));
-        assert!(log.changed_since(1, &[7]));
-        assert!(!log.changed_since(2, &[2, 5, 7]));
-        log.push(&committed, None);
-        assert!(log.changed_since(2, &[]));
-        // Once the commits after a plan's snapshot are no longer all remembered, it is stale.
-        for _ in 0..COMMIT_LOG {
-            log.push(&committed, Some(vec![100]));
-        }
-        assert!(log.changed_since(2, &[1]));
-        assert!(!log.changed_since(3, &[1]));
     }
 }

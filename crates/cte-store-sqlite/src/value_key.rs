@@ -13,13 +13,14 @@
 //! Why two tiers: even a small key index, written at random, is rewritten nearly whole by every
 //! batch once it has more pages than a batch has keys, so the writer's time per batch grew with
 //! the store (by half between the first 100,000 IoCs and the millionth). A new row's entry goes
-//! into tier 1 ([`INSERT_KEY`]), which stays small; after each batch that inserted values the
-//! writer moves one slice of the key space ([`SLICES`], in turn) from tier 1 into tier 0, in key
-//! order ([`merge_slice`]), which rewrites only that slice of tier 0. A lookup probes both tiers.
+//! into tier 1 (by a trigger on `indicators`, migration 0009), which stays small; after each batch
+//! that inserted values the writer moves one slice of the key space ([`SLICES`], in turn) from
+//! tier 1 into tier 0, in key order ([`merge_slice`]), which rewrites only that slice of tier 0. A
+//! lookup probes both tiers.
 //!
 //! The key is not unique: equal keys are told apart by comparing the value itself, so every lookup
-//! is `key = ? AND value = ?`. The one writer connection and IMMEDIATE write transactions keep
-//! values unique (ingest looks a value up before inserting it).
+//! is `key = ? AND value = ?`. Values are unique all the same: a trigger refuses a row whose value
+//! is stored already, found the same way (migration 0009).
 //!
 //! The function is part of the file format: changing it requires a migration that recomputes
 //! every stored key.
@@ -45,9 +46,6 @@ pub fn value_key(value: &str) -> i64 {
 pub(crate) const KEYED: &str =
     "value_keys AS k CROSS JOIN indicators AS i ON i.id = k.id WHERE k.tier IN (0, 1) AND k.key";
 
-/// The entry of a new indicator row: key `?1`, row id `?2`.
-pub(crate) const INSERT_KEY: &str = "INSERT INTO value_keys (tier, key, id) VALUES (1, ?1, ?2)";
-
 /// Slices of the key space that tier 1 is merged into tier 0 by (see the module documentation):
 /// after each batch that inserted values, the writer merges the entries of the next slice, in
 /// turn. So tier 1 holds about the last `SLICES` batches' new values, and each merge rewrites
@@ -56,7 +54,8 @@ pub const SLICES: u32 = 16;
 
 /// Moves the entries of tier 1 whose key is in slice `slice` of `slices` (the keys' top bits)
 /// into tier 0, in key order. Public for programs that write `indicators` rows themselves (the
-/// bench's bare-SQLite floor), which must add each row's entry to tier 1 and merge likewise.
+/// bench's bare-SQLite floor), whose rows' entries go into tier 1 as the store's do, and must be
+/// merged likewise.
 pub fn merge_slice(conn: &Connection, slice: u32, slices: u32) -> rusqlite::Result<()> {
     let width = (1i64 << 32) / i64::from(slices);
     let low = i64::from(i32::MIN) + i64::from(slice % slices) * width;

@@ -5,12 +5,17 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeZone, Utc};
 use cte_core::config::{Configuration, IntervalUnit, PluginKind, RunStatus};
 use cte_core::dashboard::{CountBy, DashboardQuery, GroupKey, GroupValue};
+use cte_core::field::Field;
 use cte_core::filter::{parse_json, Filter};
 use cte_core::indicator::{IndicatorKind, Severity};
 use cte_core::query::Locator;
 use cte_core::reconcile::{Observation, ReportKind, SourcePolicy, TagStrategy};
 use cte_core::store::{IngestBatch, Store};
 use cte_store_sqlite::SqliteStore;
+
+fn key(field: Field) -> GroupKey {
+    GroupKey::new(field).unwrap()
+}
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
@@ -139,7 +144,7 @@ fn dashboards_unwind_sources_and_sum_indicator_totals() {
         limit: 10,
     };
     let rows = s
-        .dashboard(&q(vec![GroupKey::Source], CountBy::ExternalHits))
+        .dashboard(&q(vec![key(Field::Source)], CountBy::ExternalHits))
         .unwrap();
     // a.example has 2 external hits in total; after unwinding each of its records carries that total.
     let got: Vec<(GroupValue, i64)> = rows
@@ -154,7 +159,7 @@ fn dashboards_unwind_sources_and_sum_indicator_totals() {
         ]
     );
     let rows = s
-        .dashboard(&q(vec![GroupKey::Type, GroupKey::Test], CountBy::Rows))
+        .dashboard(&q(vec![key(Field::Type), key(Field::Test)], CountBy::Rows))
         .unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(
@@ -162,7 +167,7 @@ fn dashboards_unwind_sources_and_sum_indicator_totals() {
         [GroupValue::Text("domain".into()), GroupValue::Bool(false)]
     );
     let rows = s
-        .dashboard(&q(vec![GroupKey::ExpiresAt], CountBy::Rows))
+        .dashboard(&q(vec![key(Field::ExpiresAt)], CountBy::Rows))
         .unwrap();
     assert_eq!(rows.iter().map(|r| r.count).sum::<i64>(), 2);
     let pull = s.pull_dashboard().unwrap();

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use cte_core::auth::{AccessGrant, ApiToken, Scope};
 use cte_core::config::{Configuration, CteSettings, IntervalUnit, PluginKind, RunStatus};
+use cte_core::field::Field;
 use cte_core::filter::Filter;
 use cte_core::indicator::{IndicatorKind, Severity};
 use cte_core::query::{ListQuery, Locator, SortKey};
@@ -217,7 +218,7 @@ fn listing_pages_sorts_and_counts() {
     assert_eq!(page[0].value, "h20.example");
     let newest = s
         .list_indicators(&ListQuery {
-            sort: Some(SortKey::LastSeen),
+            sort: SortKey::new(Field::LastSeen),
             ascending: false,
             ..all(3)
         })
@@ -668,4 +669,85 @@ fn report_order_survives_a_removed_source_and_a_re_report() {
         order(&s.indicator("gap.example").unwrap().unwrap()),
         ["m", "k", "b"]
     );
+}
+
+/// A writer other than the store, in plain SQL on the same file: the database itself refuses a
+/// second row with a stored value (issue 22), and a row it accepts is found by the store, whose
+/// key entry the writer never wrote.
+#[test]
+fn the_database_refuses_a_stored_value_from_any_writer() {
+    let (dir, s) = store();
+    let plain = rusqlite::Connection::open(dir.path().join("cte.db")).unwrap();
+    ingest(
+        &s,
+        &[obs("dup.example", IndicatorKind::Domain, "DW", &[], 1)],
+    );
+    let insert = |values: &[&str]| {
+        let rows: Vec<String> = values
+            .iter()
+            .map(|v| {
+                format!(
+                    "('{v}', {}, 'domain', 0, 0, 1, NULL, 0, 0, '[]')",
+                    cte_store_sqlite::value_key(v)
+                )
+            })
+            .collect();
+        plain.execute_batch(&format!(
+            "INSERT INTO indicators (value, value_key, type, test, safe, active, expires_at,
+                 internal_hits, external_hits, shared_with) VALUES {}",
+            rows.join(", ")
+        ))
+    };
+    let refused = |r: rusqlite::Result<()>| {
+        let e = r.expect_err("the duplicate was stored");
+        assert!(
+            e.to_string()
+                .contains("UNIQUE constraint failed: indicators.value"),
+            "{e}"
+        );
+    };
+    let count = || s.count_indicators(&Filter::all()).unwrap();
+
+    refused(insert(&["dup.example"]));
+    assert_eq!(count(), 1);
+
+    // A new value is taken, and the store finds it and adds its report to that row.
+    insert(&["plain.example"]).unwrap();
+    assert!(s.indicator("plain.example").unwrap().is_some());
+    let out = ingest(
+        &s,
+        &[obs("plain.example", IndicatorKind::Domain, "DW", &[], 2)],
+    );
+    assert_eq!(out[0].sources.len(), 1);
+    assert_eq!(count(), 2);
+    refused(insert(&["plain.example"]));
+
+    // A repeat within one statement is refused whole: nothing of the statement stays.
+    refused(insert(&["new.example", "other.example", "new.example"]));
+    assert!(s.indicator("new.example").unwrap().is_none());
+    assert_eq!(count(), 2);
+
+    // A value sharing the stored one's key but not its text is another value.
+    let (a, b) = ("c233.example", "c66465.example");
+    assert_eq!(
+        cte_store_sqlite::value_key(a),
+        cte_store_sqlite::value_key(b)
+    );
+    insert(&[a]).unwrap();
+    insert(&[b]).unwrap();
+    refused(insert(&[b]));
+    assert_eq!(count(), 4);
+
+    // Nor can an update give a row another's value, or move it away from its key entry.
+    let e = plain
+        .execute_batch("UPDATE indicators SET value = 'dup.example' WHERE value = 'plain.example'")
+        .expect_err("a value was changed");
+    assert!(e.to_string().contains("do not change"), "{e}");
+    let e = plain
+        .execute_batch("UPDATE indicators SET id = id + 1000 WHERE value = 'plain.example'")
+        .expect_err("an id was changed");
+    assert!(e.to_string().contains("do not change"), "{e}");
+    for v in ["dup.example", "plain.example", a, b] {
+        assert!(s.indicator(v).unwrap().is_some(), "{v}");
+    }
 }

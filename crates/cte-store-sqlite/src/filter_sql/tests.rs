@@ -196,12 +196,8 @@ fn insert(tx: &rusqlite::Transaction<'_>, g: &Generated) -> StoreResult<()> {
         ],
     )
     .map_err(sql)?;
+    // The key entry comes from a trigger (migration 0009).
     let id = tx.last_insert_rowid();
-    tx.execute(
-        crate::value_key::INSERT_KEY,
-        params![crate::value_key::value_key(&g.value), id],
-    )
-    .map_err(sql)?;
     for (seq, s) in g.sources.iter().enumerate() {
         tx.execute(
             "INSERT INTO indicator_sources (indicator_id, source, seq, first_seen, last_seen, reputation,
