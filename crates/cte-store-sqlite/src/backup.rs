@@ -7,7 +7,7 @@ use rusqlite::backup::Backup;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::SqliteError;
-use crate::secrets::key_path;
+use crate::secrets::{key_path, write_private};
 
 /// What [`backup`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,19 +78,7 @@ pub fn backup(db: &Path, out: &Path) -> Result<BackupReport, SqliteError> {
 fn copy_private(from: &Path, to: &Path) -> Result<(), SqliteError> {
     let bytes = std::fs::read(from)
         .map_err(|e| SqliteError::Backup(format!("cannot read {}: {e}", from.display())))?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(to)
-        .map_err(|e| SqliteError::Backup(format!("cannot create {}: {e}", to.display())))?;
-    std::io::Write::write_all(&mut file, &bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| SqliteError::Backup(format!("cannot write {}: {e}", to.display())))
+    write_private(to, &bytes).map_err(SqliteError::Backup)
 }
 
 /// `PRAGMA integrity_check` of the database file `db` on a connection of its own: `"ok"`, or

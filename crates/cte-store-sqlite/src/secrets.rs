@@ -94,6 +94,13 @@ impl SecretBox {
 
 fn create_key(path: &Path) -> Result<Vec<u8>, SqliteError> {
     let key = XChaCha20Poly1305::generate_key(&mut OsRng).to_vec();
+    write_private(path, &key).map_err(SqliteError::Key)?;
+    Ok(key)
+}
+
+/// Writes `bytes` to the new file `path`, readable by its owner only (mode 0600), and syncs it;
+/// the error says which step failed on which file.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -103,9 +110,8 @@ fn create_key(path: &Path) -> Result<Vec<u8>, SqliteError> {
     }
     let mut file = options
         .open(path)
-        .map_err(|e| SqliteError::Key(format!("cannot create {}: {e}", path.display())))?;
-    file.write_all(&key)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    file.write_all(bytes)
         .and_then(|_| file.sync_all())
-        .map_err(|e| SqliteError::Key(format!("cannot write {}: {e}", path.display())))?;
-    Ok(key)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
