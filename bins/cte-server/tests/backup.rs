@@ -1,13 +1,12 @@
 //! `cte-server backup` beside a running server: the copy opens and holds what was written.
 
-use std::net::TcpListener;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use cte_core::store::Store;
 use cte_store_sqlite::SqliteStore;
 
-const BIN: &str = env!("CARGO_BIN_EXE_cte-server");
+mod common;
+use common::{free_port, start, BIN};
 
 #[test]
 fn backup_of_a_live_database_holds_its_tokens_and_key_file() {
@@ -19,21 +18,7 @@ fn backup_of_a_live_database_holds_its_tokens_and_key_file() {
         .output()
         .unwrap();
     assert!(created.status.success());
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new(BIN)
-        .args(["--db", db_arg, "--listen", &format!("127.0.0.1:{port}")])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let server = start(&db, free_port(), &[], Stdio::null());
     // No tenant is saved, so there is no key file yet: put one where a tenant save would.
     assert!(!dir.path().join("cte.db.key").exists());
     std::fs::write(dir.path().join("cte.db.key"), [7u8; 32]).unwrap();
@@ -42,8 +27,7 @@ fn backup_of_a_live_database_holds_its_tokens_and_key_file() {
         .args(["--db", db_arg, "backup", out.to_str().unwrap()])
         .output()
         .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let said = String::from_utf8_lossy(&backed.stdout);
     assert!(
         backed.status.success(),

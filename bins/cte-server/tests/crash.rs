@@ -3,89 +3,17 @@
 //! acknowledged (201) is stored whole, and the batch in flight when it died is stored whole or not
 //! at all.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_cte-server");
+mod common;
+use common::{free_port, login, request, token};
+
 const KILLS: u64 = 8;
 const BATCH: usize = 5_000;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(db: &Path, port: u16) -> Server {
-    let child = Command::new(BIN)
-        .args(["--db", db.to_str().unwrap()])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("CTE_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "cte-server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    server
-}
-
-/// One request on its own connection: the status code and the body, or `None` when the
-/// connection broke (the server died).
-fn request(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes()).ok()?;
-    s.write_all(body.as_bytes()).ok()?;
-    let mut answer = Vec::new();
-    s.read_to_end(&mut answer).ok()?;
-    let answer = String::from_utf8(answer).ok()?;
-    let (head, body) = answer.split_once("\r\n\r\n")?;
-    let status = head.split(' ').nth(1)?.parse().ok()?;
-    Some((status, body.to_string()))
-}
-
-fn login(port: u16, id: &str, secret: &str) -> String {
-    let form = format!("grant_type=client_credentials&client_id={id}&client_secret={secret}");
-    let (status, body) = request(
-        port,
-        "POST",
-        "/api/auth",
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        &form,
-    )
-    .unwrap();
-    assert_eq!(status, 200, "{body}");
-    let v: Value = serde_json::from_str(&body).unwrap();
-    format!("Bearer {}", v["access_token"].as_str().unwrap())
-}
 
 fn batch_body(round: u64, batch: u64) -> String {
     let iocs: Vec<Value> = (0..BATCH)
@@ -120,21 +48,9 @@ fn stored(port: u16, bearer: &str, round: u64, batch: u64) -> u64 {
 fn kill_9_during_posts_loses_no_acknowledged_batch_and_stores_none_by_half() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cte.db");
-    let created = Command::new(BIN)
-        .args(["--db", db.to_str().unwrap(), "token", "create"])
-        .output()
-        .unwrap();
-    assert!(created.status.success());
-    let token: Value = serde_json::from_slice(&created.stdout).unwrap();
-    let (id, secret) = (
-        token["client_id"].as_str().unwrap().to_string(),
-        token["client_secret"].as_str().unwrap().to_string(),
-    );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let (id, secret) = token(&db, &[]);
+    let port = free_port();
+    let start = |db: &std::path::Path, port| common::start(db, port, &[], Stdio::null());
     {
         let _server = start(&db, port);
         let bearer = login(port, &id, &secret);

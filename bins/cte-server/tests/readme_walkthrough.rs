@@ -13,7 +13,6 @@
 #![cfg(unix)]
 
 use std::fs;
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -21,17 +20,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-const SERVER: &str = env!("CARGO_BIN_EXE_cte-server");
+mod common;
+use common::{free_port, BIN as SERVER};
 const LIMIT: Duration = Duration::from_secs(240);
 const SHA: &str = "b53f3c0cd32d7f20849850768da6431e5f876b7bfa61db0aa0700b02873393fa";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The `sh` blocks between the markers, in order.
 fn walkthrough_blocks(readme: &str) -> Vec<String> {

@@ -4,42 +4,16 @@
 //! flight finish.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_cte-server");
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+mod common;
+use common::{free_port, Server};
 
 fn start(dir: &std::path::Path, extra: &[&str]) -> (Server, u16) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(BIN)
-        .args(["--db", dir.join("cte.db").to_str().unwrap()])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(extra)
-        .env("CTE_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "cte-server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let port = free_port();
+    let server = common::start(&dir.join("cte.db"), port, extra, Stdio::null());
     (server, port)
 }
 
