@@ -16,7 +16,7 @@ use cte_core::config::{Configuration, PluginKind, RunStatus};
 use cte_core::store::Store;
 use cte_engine::age::age_cycle;
 use cte_engine::pull::{pull_all, PullOptions};
-use cte_engine::share::{share_all, ShareError, ShareLease};
+use cte_engine::share::{share_all_until, ShareError, ShareLease};
 use cte_netskope::NetskopeConnector;
 use cte_process::config::{config_file, ConfigError};
 use cte_process::LogFormat;
@@ -229,7 +229,7 @@ fn run(command: Command, config: &WorkerConfig) -> anyhow::Result<bool> {
                         .await;
                 }
                 let only = (!destinations.is_empty()).then_some(destinations.as_slice());
-                share_once(store.as_ref(), &connector, &lease, only).await
+                share_once(store.as_ref(), &connector, &lease, only, &stop).await
             }
             Command::Run { .. } => {
                 let age_every = chrono::Duration::hours(config.age_every_hours as i64);
@@ -284,15 +284,17 @@ fn host_name() -> String {
         .unwrap_or_else(|| "unknown-host".into())
 }
 
-/// One share cycle; Ok(false) when a target failed. Another worker sharing is not a failure.
+/// One share cycle, stopping before the next target once `stop` is set; Ok(false) when a target
+/// failed. Another worker sharing is not a failure.
 async fn share_once(
     store: &dyn Store,
     connector: &NetskopeConnector,
     lease: &ShareLease,
     only: Option<&[String]>,
+    stop: &AtomicBool,
 ) -> anyhow::Result<bool> {
     let clock = chrono::Utc::now;
-    match share_all(store, connector, &clock, lease, only).await {
+    match share_all_until(store, connector, &clock, lease, only, stop).await {
         Ok(reports) => Ok(reports.iter().all(|r| r.outcome.is_ok())),
         Err(ShareError::Busy { holder, until }) => {
             tracing::warn!(%holder, %until, "another worker is sharing; this run skipped");
@@ -348,7 +350,7 @@ async fn run_loop(
             all_ok &= reports.iter().all(|r| r.outcome.is_ok());
         }
         if !share_due.is_empty() && !stop.load(Ordering::Relaxed) {
-            all_ok &= share_once(store, connector, lease, Some(&share_due)).await?;
+            all_ok &= share_once(store, connector, lease, Some(&share_due), stop).await?;
         }
         for _ in 0..10 {
             if stop.load(Ordering::Relaxed) {

@@ -833,6 +833,58 @@ async fn a_live_worker_keeps_its_lease_past_the_lapse_by_renewing_it() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_share_finishes_the_target_then_stops_and_gives_the_lease_back() {
+    let mut env = story().await;
+    let new_md5 = "fedcba9876543210fedcba9876543210";
+    env.post_iocs(json!([
+        {"value": "late.example", "type": "domain", "source": "DW", "severity": "high"},
+        {"value": new_md5, "type": "md5", "source": "DW", "severity": "high"}
+    ]))
+    .await;
+    env.sim
+        .fault(json!({"kind": "latency", "millis": 3_000, "count": 1, "path_prefix": DEPLOY}))
+        .await;
+    env.sim.clear_requests().await;
+    let mut worker = env.spawn_share(&[]);
+    // The URL list's change is logged when answered; the deploy after it hangs for 3 s.
+    let pushing = wait_for_request(&env.sim, Duration::from_secs(60), |r| {
+        r["path"].as_str().is_some_and(|p| p.ends_with("/append"))
+    })
+    .await;
+    assert!(pushing, "{}", worker.log());
+    let term = Command::new("kill")
+        .args(["-TERM", &worker.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = worker
+        .wait_for(Duration::from_secs(60))
+        .expect("the worker stops");
+    assert_eq!(status.code(), Some(0), "{}", worker.log());
+    assert!(worker.log().contains("stop requested"), "{}", worker.log());
+    // The URL list's push was finished and deployed; the hash list, the next target, was left.
+    assert!(env
+        .sim
+        .deployed("ce-iocs")
+        .await
+        .unwrap()
+        .contains(&"late.example".to_string()));
+    assert!(!env
+        .sim
+        .hashes("ce-hashes")
+        .await
+        .contains(&new_md5.to_string()));
+    // No lease is left behind: the next run goes ahead at once and pushes the rest.
+    let log = env.share();
+    assert!(!log.contains("another worker is sharing"), "{log}");
+    assert!(env
+        .sim
+        .hashes("ce-hashes")
+        .await
+        .contains(&new_md5.to_string()));
+}
+
 /// Hostname `i` of the cap test, `len` characters.
 fn cap_host(i: usize, len: usize) -> String {
     let head = format!("h{i:06}");

@@ -150,6 +150,28 @@ pub async fn share_all(
     lease: &ShareLease,
     only: Option<&[String]>,
 ) -> Result<Vec<TargetReport>, ShareError> {
+    share_all_until(
+        store,
+        connector,
+        clock,
+        lease,
+        only,
+        &AtomicBool::new(false),
+    )
+    .await
+}
+
+/// [`share_all`], stopping before the next target once `stop` is set (a SIGTERM): the target
+/// being pushed is finished and acknowledged, the lease given back, and the targets not reached
+/// are left for the next cycle (their destinations' runs are not recorded, so they stay due).
+pub async fn share_all_until(
+    store: &dyn Store,
+    connector: &dyn TenantConnector,
+    clock: &(dyn Fn() -> DateTime<Utc> + Send + Sync),
+    lease: &ShareLease,
+    only: Option<&[String]>,
+    stop: &AtomicBool,
+) -> Result<Vec<TargetReport>, ShareError> {
     let now = clock();
     if let Some((holder, until)) =
         store.try_lease(SHARE_LEASE_NAME, &lease.holder, now, lease.until(now))?
@@ -158,7 +180,7 @@ pub async fn share_all(
     }
     let lost = AtomicBool::new(false);
     let result = tokio::select! {
-        result = share_rules(store, connector, clock, only, &lost) => result,
+        result = share_rules(store, connector, clock, only, &lost, stop) => result,
         () = lease.keep(store, clock, &lost) => unreachable!("the lease is kept until the cycle ends"),
     };
     store.release_lease(SHARE_LEASE_NAME, &lease.holder)?;
@@ -208,6 +230,7 @@ async fn share_rules(
     clock: &(dyn Fn() -> DateTime<Utc> + Send + Sync),
     only: Option<&[String]>,
     lost: &AtomicBool,
+    stop: &AtomicBool,
 ) -> Result<Vec<TargetReport>, StoreError> {
     let mut reports = Vec::new();
     let configurations: HashMap<String, Configuration> = store
@@ -230,7 +253,7 @@ async fn share_rules(
                 continue;
             }
             for action in actions {
-                if lost.load(Ordering::Relaxed) {
+                if lost.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed) {
                     return Ok(reports);
                 }
                 let mut report = TargetReport {

@@ -15,7 +15,9 @@ mod plan;
 mod preview;
 mod tagging;
 
-pub use cycle::{share_all, ShareError, ShareLease, TargetReport, DEFAULT_SHARE_LEASE};
+pub use cycle::{
+    share_all, share_all_until, ShareError, ShareLease, TargetReport, DEFAULT_SHARE_LEASE,
+};
 pub use execute::{
     hash_list_calls, push_hash_list, push_url_list, url_list_calls, HashPush, PlannedCall,
     UrlListOnTenant, UrlListTarget, UrlPush,
