@@ -5,6 +5,7 @@
 //! tenants, tags and rules; every problem is reported at once. A filter that does not parse
 //! answers 400 with CE's filter message (as CE's schema check does), anything else 422.
 
+use cte_core::error::echo;
 use std::collections::BTreeMap;
 
 use axum::extract::State;
@@ -283,7 +284,10 @@ pub(crate) async fn update(
         .filter(|s| !s.trim().is_empty())
         .map(|s| {
             parse_datetime(s).ok_or_else(|| {
-                ApiError::Unprocessable(format!("unmuteAt '{s}' is not an ISO 8601 datetime."))
+                ApiError::Unprocessable(format!(
+                    "unmuteAt '{}' is not an ISO 8601 datetime.",
+                    echo(s)
+                ))
             })
         })
         .transpose()?;
@@ -294,7 +298,10 @@ pub(crate) async fn update(
     let saved = state
         .run(move |store| -> Result<BusinessRule, ApiError> {
             let mut rule = store.business_rule(&name)?.ok_or_else(|| {
-                StoreError::NotFound(format!("Business rule with name '{name}' does not exist."))
+                StoreError::NotFound(format!(
+                    "Business rule with name '{}' does not exist.",
+                    echo(&name)
+                ))
             })?;
             if let Some(f) = filters {
                 rule.filters = f;

@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use cte_core::auth::Scope;
 use cte_core::config::{Configuration, IntervalUnit, PluginKind, RunStatus};
+use cte_core::error::echo;
 use cte_core::reconcile::TagStrategy;
 use cte_core::tenant::AccessProbe;
 use cte_core::tenant_config::NetskopeParams;
@@ -157,7 +158,10 @@ pub(crate) async fn update(
         .run(move |store| store.configuration(&lookup))
         .await?
         .ok_or_else(|| {
-            ApiError::NotFound(format!("Configuration with name '{name}' does not exist."))
+            ApiError::NotFound(format!(
+                "Configuration with name '{}' does not exist.",
+                echo(&name)
+            ))
         })?;
     let recheck =
         body.tenant.is_some() || body.parameters.is_some() || body.ssl_validation.is_some();
@@ -189,7 +193,10 @@ async fn check_netskope(
         .run(move |store| store.tenant(&lookup))
         .await?
         .ok_or_else(|| {
-            ApiError::BadRequest(format!("Tenant with name '{tenant_name}' does not exist."))
+            ApiError::BadRequest(format!(
+                "Tenant with name '{}' does not exist.",
+                echo(&tenant_name)
+            ))
         })?;
     if against_tenant && params.is_pull_required {
         let probes: Vec<AccessProbe> = params

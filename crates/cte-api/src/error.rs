@@ -2,6 +2,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use cte_core::error::echo;
 use cte_core::StoreError;
 use cte_engine::ingest::{IngestError, Rejection};
 use cte_engine::tokens::AuthError;
@@ -133,8 +134,11 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
-            StoreError::NotFound(m) => ApiError::NotFound(m),
-            StoreError::Conflict(m) | StoreError::Invalid(m) => ApiError::Unprocessable(m),
+            // The store's messages name values as they were given: cut them like any echo.
+            StoreError::NotFound(m) => ApiError::NotFound(echo(&m).into_owned()),
+            StoreError::Conflict(m) | StoreError::Invalid(m) => {
+                ApiError::Unprocessable(echo(&m).into_owned())
+            }
             other => ApiError::Internal(format!("{other:?}")),
         }
     }

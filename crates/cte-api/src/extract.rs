@@ -2,6 +2,7 @@
 
 use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
+use cte_core::error::echo;
 
 use crate::error::ApiError;
 
@@ -25,7 +26,7 @@ impl From<JsonRejection> for ApiError {
         if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             return too_large();
         }
-        ApiError::Unprocessable(format!("Invalid request body: {}", r.body_text()))
+        ApiError::Unprocessable(format!("Invalid request body: {}", echo(&r.body_text())))
     }
 }
 
@@ -34,7 +35,7 @@ impl From<FormRejection> for ApiError {
         if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             return too_large();
         }
-        ApiError::Unprocessable(format!("Invalid form body: {}", r.body_text()))
+        ApiError::Unprocessable(format!("Invalid form body: {}", echo(&r.body_text())))
     }
 }
 
@@ -49,7 +50,10 @@ pub(crate) fn too_large() -> ApiError {
 /// FastAPI answers a query parameter of the wrong type (`limit=x`, `active=maybe`) with 422.
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> ApiError {
-        ApiError::Unprocessable(format!("Invalid query parameters: {}", r.body_text()))
+        ApiError::Unprocessable(format!(
+            "Invalid query parameters: {}",
+            echo(&r.body_text())
+        ))
     }
 }
 

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use cte_core::error::echo;
 use cte_core::filter::Filter;
 use cte_core::indicator::{Indicator, IndicatorKind};
 use cte_core::normalize::normalize_value;
@@ -370,8 +371,12 @@ pub(crate) async fn update(
 ) -> Result<Response, ApiError> {
     let is_retraction = body.get("retracted").is_some() && body.get("type").is_none();
     if is_retraction {
-        let r: RetractionUpdate = serde_json::from_value(body)
-            .map_err(|e| ApiError::Unprocessable(format!("Invalid retraction update: {e}")))?;
+        let r: RetractionUpdate = serde_json::from_value(body).map_err(|e| {
+            ApiError::Unprocessable(format!(
+                "Invalid retraction update: {}",
+                echo(&e.to_string())
+            ))
+        })?;
         let value = r.value.trim().to_string();
         state
             .run(move |store| {
@@ -388,8 +393,9 @@ pub(crate) async fn update(
             .await?;
         return Ok(Json(true).into_response());
     }
-    let raw = IndicatorIn::parse(body)
-        .map_err(|reason| ApiError::Unprocessable(format!("Invalid indicator: {reason}")))?;
+    let raw = IndicatorIn::parse(body).map_err(|reason| {
+        ApiError::Unprocessable(format!("Invalid indicator: {}", echo(&reason.to_string())))
+    })?;
     let now = state.now();
     let stored = state
         .run(move |store| {
@@ -400,13 +406,13 @@ pub(crate) async fn update(
             if store.indicator(&canonical)?.is_none() {
                 return Err(ApiError::NotFound(format!(
                     "Indicator with value='{}' does not exist.",
-                    raw.value
+                    echo(&raw.value)
                 )));
             }
             if store.configuration(&raw.source)?.is_none() {
                 return Err(ApiError::BadRequest(format!(
                     "Configuration with name='{}' does not exist.",
-                    raw.source
+                    echo(&raw.source)
                 )));
             }
             Ok(ingest(store, vec![raw], ReportKind::Edit, now, true)?)
@@ -527,7 +533,7 @@ pub(crate) async fn bulk_edit(
                     "Tag(s) {} do not exist; create them first with POST /api/cte/tags.",
                     missing
                         .iter()
-                        .map(|t| format!("'{t}'"))
+                        .map(|t| format!("'{}'", echo(t)))
                         .collect::<Vec<_>>()
                         .join(", ")
                 )));

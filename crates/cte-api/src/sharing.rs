@@ -16,6 +16,7 @@
 
 use axum::extract::State;
 use cte_core::config::Configuration;
+use cte_core::error::echo;
 use cte_core::push::{RenderedRequest, REDACTED_TOKEN};
 use cte_core::rule::{Action, BusinessRule, ShareTarget};
 use cte_core::store::Store;
@@ -71,10 +72,16 @@ fn required(v: Option<String>, name: &str) -> Result<String, ApiError> {
 /// Loads the rule, the destination and the targets of `sharedWith[source][destination]`.
 fn sharing(store: &dyn Store, rule: &str, source: &str, dest: &str) -> Result<Sharing, ApiError> {
     let rule = store.business_rule(rule)?.ok_or_else(|| {
-        ApiError::NotFound(format!("Business rule with name '{rule}' does not exist."))
+        ApiError::NotFound(format!(
+            "Business rule with name '{}' does not exist.",
+            echo(&rule)
+        ))
     })?;
     let dest_config = store.configuration(dest)?.ok_or_else(|| {
-        ApiError::NotFound(format!("Configuration with name '{dest}' does not exist."))
+        ApiError::NotFound(format!(
+            "Configuration with name '{}' does not exist.",
+            echo(&dest)
+        ))
     })?;
     let actions = rule
         .shared_with
@@ -444,7 +451,10 @@ pub(crate) async fn explain(
             let ind = match store.indicator(&value)? {
                 Some(i) => i,
                 None => store.indicator(&value.to_lowercase())?.ok_or_else(|| {
-                    ApiError::NotFound(format!("Indicator with value '{value}' does not exist."))
+                    ApiError::NotFound(format!(
+                        "Indicator with value '{}' does not exist.",
+                        echo(&value)
+                    ))
                 })?,
             };
             let records = store.share_records(&ind.value)?;

@@ -1,6 +1,7 @@
 //! Netskope tenants (the seed's Settings > Netskope Tenant): `GET/POST/PATCH/DELETE
 //! /api/settings/tenants`. Tokens are write-only: no route returns them.
 
+use cte_core::error::echo;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -72,7 +73,7 @@ pub(crate) fn connect(
     })?;
     connector
         .connect(tenant, ssl_validation)
-        .map_err(|e| ApiError::BadRequest(format!("Invalid tenant '{}': {e}", tenant.name)))
+        .map_err(|e| ApiError::BadRequest(format!("Invalid tenant '{}': {e}", echo(&tenant.name))))
 }
 
 /// Checks that the tenant's V2 token may read both alert types (what the plugin needs to pull).
@@ -234,7 +235,12 @@ pub(crate) async fn update(
     let mut tenant = state
         .run(move |store| store.tenant(&lookup))
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("Tenant with name '{name}' does not exist.")))?;
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "Tenant with name '{}' does not exist.",
+                echo(&name)
+            ))
+        })?;
     let recheck = body.tenant_name.is_some() || body.v2_token.is_some();
     body.apply(&mut tenant)?;
     if recheck {

@@ -4,6 +4,7 @@
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use cte_core::config::{Configuration, IntervalUnit};
+use cte_core::error::echo;
 use cte_core::indicator::{Destination, Indicator, IndicatorKind, Severity, SourceRecord};
 use cte_core::reconcile::TagStrategy;
 use cte_core::time::{format_datetime, parse_datetime, DateTimeText};
@@ -19,9 +20,9 @@ fn datetime<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D:
     match s {
         None => Ok(None),
         Some(s) if s.trim().is_empty() => Ok(None),
-        Some(s) => parse_datetime(&s)
-            .map(Some)
-            .ok_or_else(|| serde::de::Error::custom(format!("'{s}' is not an ISO 8601 datetime"))),
+        Some(s) => parse_datetime(&s).map(Some).ok_or_else(|| {
+            serde::de::Error::custom(format!("'{}' is not an ISO 8601 datetime", echo(&s)))
+        }),
     }
 }
 

@@ -1056,3 +1056,54 @@ async fn a_body_or_batch_over_the_limits_is_413_and_stores_nothing() {
         .await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
 }
+
+#[tokio::test]
+async fn errors_repeat_at_most_200_characters_of_huge_input() {
+    let app = TestApp::new().await;
+    app.source("DW", json!({})).await;
+    let huge = "x".repeat(1 << 20);
+    // A bad value, an unknown source and an unknown tag in a POST; a huge string where a number
+    // belongs (serde's message quotes it); an unknown value to explain.
+    let (s, body) = app
+        .post(
+            &app.admin,
+            IND,
+            json!([
+                {"value": format!("{huge}.example"), "type": "domain", "source": "DW"},
+                {"value": "a.example", "type": "domain", "source": huge.clone()},
+                {"value": "a.example", "type": "domain", "source": "DW", "tags": [huge.clone()]}
+            ]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.to_string().len() < 4_000,
+        "{} bytes",
+        body.to_string().len()
+    );
+    let (s, body) = app
+        .patch(
+            &app.admin,
+            IND,
+            json!({"value": "a.example", "type": "domain", "source": "DW", "reputation": huge.clone()}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.to_string().len() < 1_000,
+        "{} bytes",
+        body.to_string().len()
+    );
+    let (s, body) = app
+        .get(
+            &app.admin,
+            &format!("/api/cte/indicators/explain?value={}", &huge[..30_000]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(
+        body.to_string().len() < 1_000,
+        "{} bytes",
+        body.to_string().len()
+    );
+}
