@@ -74,13 +74,13 @@ fn sharing(store: &dyn Store, rule: &str, source: &str, dest: &str) -> Result<Sh
     let rule = store.business_rule(rule)?.ok_or_else(|| {
         ApiError::NotFound(format!(
             "Business rule with name '{}' does not exist.",
-            echo(&rule)
+            echo(rule)
         ))
     })?;
     let dest_config = store.configuration(dest)?.ok_or_else(|| {
         ApiError::NotFound(format!(
             "Configuration with name '{}' does not exist.",
-            echo(&dest)
+            echo(dest)
         ))
     })?;
     let actions = rule
