@@ -4,13 +4,11 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use cte_core::auth::Scope;
-use cte_core::config::{Configuration, IntervalUnit, PluginKind, RunStatus};
+use cte_core::config::{Configuration, PluginKind};
 use cte_core::error::echo;
-use cte_core::reconcile::TagStrategy;
 use cte_core::tenant::AccessProbe;
 use cte_core::tenant_config::NetskopeParams;
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, CteRead, CteWrite};
@@ -89,27 +87,7 @@ pub(crate) async fn create(
         .name
         .clone()
         .ok_or_else(|| ApiError::Unprocessable("name is required.".into()))?;
-    let mut config = Configuration {
-        name: name.trim().to_string(),
-        plugin,
-        active: true,
-        tenant: None,
-        ssl_validation: true,
-        // CE's minimum for configurations with a tenant is 10 minutes.
-        poll_interval: if plugin.is_netskope() { 10 } else { 60 },
-        poll_interval_unit: if plugin.is_netskope() {
-            IntervalUnit::Minutes
-        } else {
-            IntervalUnit::Seconds
-        },
-        reputation: 0,
-        age_after_days: 90,
-        parameters: json!({}),
-        tags_aggregate_strategy: TagStrategy::Append,
-        created_at: state.now(),
-        pull: RunStatus::default(),
-        share: RunStatus::default(),
-    };
+    let mut config = Configuration::new(name.trim(), plugin, state.now());
     let tenant_given = body.tenant.is_some();
     body.apply(&mut config).map_err(ApiError::Unprocessable)?;
     if config.plugin.is_netskope() {

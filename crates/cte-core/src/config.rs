@@ -113,6 +113,33 @@ pub struct Configuration {
 }
 
 impl Configuration {
+    /// A new, active configuration with CE's defaults: poll every 60 seconds (10 minutes for a
+    /// Netskope one, CE's minimum with a tenant), keep the reported reputation, age after 90
+    /// days, append tags, SSL validated, no tenant, no parameters, never run.
+    pub fn new(name: impl Into<String>, plugin: PluginKind, created_at: DateTime<Utc>) -> Self {
+        let netskope = plugin.is_netskope();
+        Configuration {
+            name: name.into(),
+            plugin,
+            active: true,
+            tenant: None,
+            ssl_validation: true,
+            poll_interval: if netskope { 10 } else { 60 },
+            poll_interval_unit: if netskope {
+                IntervalUnit::Minutes
+            } else {
+                IntervalUnit::Seconds
+            },
+            reputation: 0,
+            age_after_days: 90,
+            parameters: serde_json::json!({}),
+            tags_aggregate_strategy: TagStrategy::Append,
+            created_at,
+            pull: RunStatus::default(),
+            share: RunStatus::default(),
+        }
+    }
+
     /// The reconciliation policy of IoCs this configuration reports.
     pub fn source_policy(&self) -> SourcePolicy {
         SourcePolicy {

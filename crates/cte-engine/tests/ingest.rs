@@ -2,9 +2,9 @@
 //! few hundred bytes, whatever field it was in.
 
 use chrono::{TimeZone, Utc};
-use cte_core::config::{Configuration, IntervalUnit, PluginKind, RunStatus};
+use cte_core::config::{Configuration, PluginKind};
 use cte_core::indicator::IndicatorKind;
-use cte_core::reconcile::{ReportKind, TagStrategy};
+use cte_core::reconcile::ReportKind;
 use cte_core::store::Store;
 use cte_engine::ingest::{ingest, IngestError, RawIndicator};
 use cte_store_sqlite::SqliteStore;
@@ -15,20 +15,12 @@ fn a_huge_bad_value_source_or_tag_is_cut_in_the_refusal() {
     let store = SqliteStore::open(dir.path().join("cte.db")).unwrap();
     store
         .insert_configuration(&Configuration {
-            name: "DW".into(),
-            plugin: PluginKind::ApiSources,
-            active: true,
-            tenant: None,
-            ssl_validation: true,
-            poll_interval: 60,
-            poll_interval_unit: IntervalUnit::Seconds,
-            reputation: 0,
             age_after_days: 0,
-            parameters: serde_json::json!({}),
-            tags_aggregate_strategy: TagStrategy::Append,
-            created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
-            pull: RunStatus::default(),
-            share: RunStatus::default(),
+            ..Configuration::new(
+                "DW",
+                PluginKind::ApiSources,
+                Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            )
         })
         .unwrap();
     let huge = "x".repeat(16 << 20);

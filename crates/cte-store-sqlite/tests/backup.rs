@@ -6,31 +6,19 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use chrono::{TimeZone, Utc};
-use cte_core::config::{Configuration, IntervalUnit, PluginKind, RunStatus};
+use chrono::Utc;
+use cte_core::config::{Configuration, PluginKind};
 use cte_core::filter::Filter;
 use cte_core::indicator::{IndicatorKind, Severity};
-use cte_core::reconcile::{Observation, ReportKind, TagStrategy};
+use cte_core::reconcile::{Observation, ReportKind};
 use cte_core::store::{IngestBatch, Store};
 use cte_core::tenant_config::{NetskopeTenant, Token};
 use cte_store_sqlite::{backup, SqliteStore};
 
 fn config() -> Configuration {
     Configuration {
-        name: "DW".into(),
-        plugin: PluginKind::ApiSources,
-        active: true,
-        tenant: None,
-        ssl_validation: true,
-        poll_interval: 60,
-        poll_interval_unit: IntervalUnit::Seconds,
-        reputation: 0,
         age_after_days: 0,
-        parameters: serde_json::json!({}),
-        tags_aggregate_strategy: TagStrategy::Append,
-        created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
-        pull: RunStatus::default(),
-        share: RunStatus::default(),
+        ..Configuration::new("DW", PluginKind::ApiSources, Utc::now())
     }
 }
 
